@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Launcher: runs the compiled CLI from dist/ (built by `npm ci` through the prepare script).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const entry = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(entry))) {
+  process.stderr.write('camconnect: not built yet; run `npm ci` (or `npm run build`) in the project folder\n');
+  process.exit(2);
+}
+const { main } = await import(entry.href);
+const code = await main(process.argv);
+process.exitCode = code;

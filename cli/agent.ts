@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { notYet } from './util.js';
+
+export function registerAgent(program: Command): void {
+  const agent = program.command('agent').description('run the edge agent, or one of its parts');
+  agent
+    .command('run', { isDefault: true })
+    .description('run the whole agent (cameras, recorder, motion, link, incidents)')
+    .action(() => notYet('camconnect agent run', 9));
+  agent
+    .command('record')
+    .description('run only the recorder in the foreground')
+    .action(() => notYet('camconnect agent record', 3));
+  agent
+    .command('clip')
+    .description('cut a clip from recorded footage')
+    .action(() => notYet('camconnect agent clip', 3));
+  agent
+    .command('discover')
+    .description('find ONVIF cameras on the network')
+    .action(() => notYet('camconnect agent discover', 4));
+  agent
+    .command('motion')
+    .description('print motion episodes of one camera as JSON lines')
+    .action(() => notYet('camconnect agent motion', 4));
+  agent
+    .command('enroll')
+    .description('enroll this device with a bridge by QR code')
+    .action(() => notYet('camconnect agent enroll', 7));
+  agent
+    .command('approvals')
+    .description('list, approve and decline pending incident requests')
+    .action(() => notYet('camconnect agent approvals', 8));
+  agent
+    .command('audit')
+    .description('print and verify the audit log')
+    .action(() => notYet('camconnect agent audit', 8));
+}
