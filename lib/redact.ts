@@ -11,9 +11,17 @@ export function redactUrl(text: string): string {
 
 /** Redacts URLs inside free text and `password=...`-style pairs. */
 export function redactText(text: string): string {
-  return redactUrl(text)
-    .replace(/((?:pass(?:word)?|secret|token|authorization)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,&;]+)/gi, '$1***')
-    .replace(/(Digest\s+|Basic\s+|Bearer\s+)[^\s,]+(,\s*[a-z]+="[^"]*")*/gi, '$1***');
+  return (
+    redactUrl(text)
+      // An Authorization header carries its secret in scheme parameters: hide the whole rest of the line.
+      .replace(/(authorization\s*[=:]\s*)[^\r\n]*/gi, '$1***')
+      .replace(/((?:pass(?:word)?|secret|token)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,&;]+)/gi, '$1***')
+      // Credentials outside a header: Digest parameters, Basic base64, Bearer tokens. Prose such
+      // as "Basic auth enabled" does not match these shapes and stays readable.
+      .replace(/\bDigest\s+[a-z]+=[^\r\n]*/gi, 'Digest ***')
+      .replace(/\bBasic\s+[A-Za-z0-9+/]{6,}={0,2}/g, 'Basic ***')
+      .replace(/\bBearer\s+[\w.~+/-]+=*/g, 'Bearer ***')
+  );
 }
 
 /** Deep copy with secret-looking keys replaced and strings redacted. */
