@@ -2,7 +2,8 @@
 # Installs what the project needs from Debian, only what is missing.
 #   runtime: ffmpeg (recording, clips, motion, the simulator's scene encoder)
 #   test:    runtime + the independent peers the tests check us against
-#            (GStreamer's RTSP client and server, Mosquitto, iproute2 for namespaces)
+#            (GStreamer's RTSP client and server, Mosquitto, iproute2 for namespaces,
+#            Chromium for the browser tests of the dashboard and setup page)
 # Usage: scripts/install-system-deps.sh [runtime|test]
 set -euo pipefail
 profile="${1:-runtime}"
@@ -11,7 +12,7 @@ runtime_pkgs=(ffmpeg)
 test_pkgs=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-libav gir1.2-gst-rtsp-server-1.0 python3-gi
-  mosquitto mosquitto-clients iproute2
+  mosquitto mosquitto-clients iproute2 chromium
 )
 
 case "$profile" in
