@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { notYet } from './util.js';
+import { registerRecordCommands } from '../agent/recorder/cli.js';
 
 export function registerAgent(program: Command): void {
   const agent = program.command('agent').description('run the edge agent, or one of its parts');
@@ -7,14 +8,7 @@ export function registerAgent(program: Command): void {
     .command('run', { isDefault: true })
     .description('run the whole agent (cameras, recorder, motion, link, incidents)')
     .action(() => notYet('camconnect agent run', 9));
-  agent
-    .command('record')
-    .description('run only the recorder in the foreground')
-    .action(() => notYet('camconnect agent record', 3));
-  agent
-    .command('clip')
-    .description('cut a clip from recorded footage')
-    .action(() => notYet('camconnect agent clip', 3));
+  registerRecordCommands(agent); // `record` and `clip` (issue #3)
   agent
     .command('discover')
     .description('find ONVIF cameras on the network')

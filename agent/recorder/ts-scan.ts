@@ -1,0 +1,206 @@
+/**
+ * One pass over an MPEG-TS segment: SHA-256 of the bytes, and from the
+ * packets the facts the journal and clip cutting need (keyframes with their
+ * timestamps, first/last PTS, which stream kinds are present).
+ *
+ * Why parse instead of spawning ffprobe per segment: 16 cameras produce a
+ * segment every few seconds; one ffprobe process costs more CPU than copying
+ * the segment, and we must read every byte for the hash anyway. The parser
+ * follows ISO/IEC 13818-1 (MPEG-2 Systems): 188-byte packets, PAT (PID 0) ->
+ * PMT -> elementary PIDs, PES headers carrying 33-bit PTS/DTS at 90 kHz, and
+ * the adaptation field's random_access_indicator, which ffmpeg's mpegts muxer
+ * sets on every keyframe. ffprobe stays the judge in reconcile and in tests.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+
+const PACKET = 188;
+const WRAP = 2 ** 33;
+
+/** PMT stream_type values (ISO/IEC 13818-1 Table 2-34 plus common registrations). */
+const VIDEO_TYPES = new Map([
+  [0x1b, 'h264'],
+  [0x24, 'hevc'],
+  [0x02, 'mpeg2video'],
+  [0x10, 'mpeg4'],
+]);
+const AUDIO_TYPES = new Set([0x0f, 0x11, 0x03, 0x04, 0x81, 0x87]);
+
+export interface Keyframe {
+  /** 90 kHz, unwrapped relative to the file's first video PTS. */
+  pts: number;
+  dts: number;
+}
+
+export interface TsScan {
+  bytes: number;
+  sha256: string;
+  hasVideo: boolean;
+  hasAudio: boolean;
+  videoCodec?: string;
+  /** 90 kHz timestamps of the first and the latest video frame. */
+  firstPts?: number;
+  lastPts?: number;
+  frames: number;
+  keyframes: Keyframe[];
+  startsWithKeyframe: boolean;
+  /** Presentation span of the video: last - first + one frame. */
+  durationMs: number;
+  /** Bytes skipped to find the 0x47 sync again (0 for a clean file). */
+  resyncBytes: number;
+  /** Enough to decode: video present, at least one keyframe. */
+  playable: boolean;
+}
+
+function readTs(b: Uint8Array, o: number): number {
+  // 33-bit PTS/DTS spread over 5 bytes with marker bits (13818-1 2.4.3.7).
+  const b0 = b[o]!, b1 = b[o + 1]!, b2 = b[o + 2]!, b3 = b[o + 3]!, b4 = b[o + 4]!;
+  return ((b0 >> 1) & 0x07) * 2 ** 30 + ((b1 << 22) | ((b2 >> 1) << 15) | (b3 << 7) | (b4 >> 1));
+}
+
+/** True if the payload holds an IDR (H.264 type 5) or IRAP (HEVC 16..21) NAL unit. */
+function hasRandomAccessNal(p: Uint8Array, codec: string | undefined): boolean {
+  for (let i = 0; i + 3 < p.length; i++) {
+    if (p[i] !== 0 || p[i + 1] !== 0 || p[i + 2] !== 1) continue;
+    const h = p[i + 3]!;
+    if (codec === 'hevc') {
+      const t = (h >> 1) & 0x3f;
+      if (t >= 16 && t <= 21) return true;
+    } else if ((h & 0x1f) === 5) return true;
+  }
+  return false;
+}
+
+class Parser {
+  pmtPid = -1;
+  videoPid = -1;
+  audioPids = new Set<number>();
+  codec: string | undefined;
+  first: number | undefined;
+  max: number | undefined;
+  frames = 0;
+  keyframes: Keyframe[] = [];
+  startsWithKeyframe = false;
+
+  packet(b: Uint8Array): void {
+    const pid = ((b[1]! & 0x1f) << 8) | b[2]!;
+    const pusi = (b[1]! & 0x40) !== 0;
+    const afc = (b[3]! >> 4) & 0x03;
+    let off = 4;
+    let rai = false;
+    if (afc & 0x02) {
+      const len = b[4]!;
+      if (len > 0) rai = (b[5]! & 0x40) !== 0;
+      off = 5 + len;
+    }
+    if (!(afc & 0x01) || off >= PACKET || !pusi) return;
+    const payload = b.subarray(off);
+    if (pid === 0) this.pat(payload);
+    else if (pid === this.pmtPid) this.pmt(payload);
+    else if (pid === this.videoPid) this.pes(payload, rai);
+  }
+
+  private section(p: Uint8Array): Uint8Array | undefined {
+    const start = 1 + p[0]!; // pointer_field
+    if (start + 3 > p.length) return undefined;
+    const len = ((p[start + 1]! & 0x0f) << 8) | p[start + 2]!;
+    return p.subarray(start, Math.min(p.length, start + 3 + len - 4)); // without CRC_32
+  }
+
+  private pat(p: Uint8Array): void {
+    const s = this.section(p);
+    if (!s || s[0] !== 0x00) return;
+    for (let i = 8; i + 4 <= s.length; i += 4) {
+      const program = (s[i]! << 8) | s[i + 1]!;
+      if (program !== 0) {
+        this.pmtPid = ((s[i + 2]! & 0x1f) << 8) | s[i + 3]!;
+        return;
+      }
+    }
+  }
+
+  private pmt(p: Uint8Array): void {
+    const s = this.section(p);
+    if (!s || s[0] !== 0x02) return;
+    const infoLen = ((s[10]! & 0x0f) << 8) | s[11]!;
+    for (let i = 12 + infoLen; i + 5 <= s.length; ) {
+      const type = s[i]!;
+      const pid = ((s[i + 1]! & 0x1f) << 8) | s[i + 2]!;
+      const esLen = ((s[i + 3]! & 0x0f) << 8) | s[i + 4]!;
+      if (VIDEO_TYPES.has(type) && this.videoPid < 0) {
+        this.videoPid = pid;
+        this.codec = VIDEO_TYPES.get(type);
+      } else if (AUDIO_TYPES.has(type)) this.audioPids.add(pid);
+      i += 5 + esLen;
+    }
+  }
+
+  private pes(p: Uint8Array, rai: boolean): void {
+    if (p.length < 14 || p[0] !== 0 || p[1] !== 0 || p[2] !== 1) return;
+    const flags = p[7]! >> 6;
+    if (!(flags & 0x02)) return; // no PTS: cannot place the frame in time
+    let pts = readTs(p, 9);
+    let dts = flags === 0x03 && p.length >= 19 ? readTs(p, 14) : pts;
+    if (this.first === undefined) this.first = pts;
+    // Unwrap the 33-bit counter relative to the first frame (wraps every 26.5 h).
+    if (pts < this.first - WRAP / 2) pts += WRAP;
+    if (dts < this.first - WRAP / 2) dts += WRAP;
+    const key = rai || hasRandomAccessNal(p.subarray(9 + p[8]!), this.codec);
+    if (this.frames === 0) this.startsWithKeyframe = key;
+    this.frames++;
+    if (key) this.keyframes.push({ pts: pts - this.first, dts: dts - this.first });
+    if (this.max === undefined || pts > this.max) this.max = pts;
+  }
+}
+
+/** Scan a whole TS file (hash unless `hash: false`, and structure). Reads 1 MiB chunks; tolerates a torn tail. */
+export async function scanTs(file: string, opts: { hash?: boolean } = {}): Promise<TsScan> {
+  const hash = opts.hash === false ? undefined : createHash('sha256');
+  const parser = new Parser();
+  const fh = await fsp.open(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let carry = 0; // bytes at buf[0..carry) left from the previous read
+  let bytes = 0;
+  let resyncBytes = 0;
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, carry, buf.length - carry, null);
+      if (bytesRead === 0) break;
+      hash?.update(buf.subarray(carry, carry + bytesRead));
+      bytes += bytesRead;
+      const end = carry + bytesRead;
+      let i = 0;
+      while (i + PACKET <= end) {
+        if (buf[i] !== 0x47) {
+          i++;
+          resyncBytes++;
+          continue;
+        }
+        parser.packet(buf.subarray(i, i + PACKET));
+        i += PACKET;
+      }
+      buf.copy(buf, 0, i, end);
+      carry = end - i;
+    }
+  } finally {
+    await fh.close();
+  }
+  const { first, max, frames } = parser;
+  const span = first !== undefined && max !== undefined ? max - first : 0;
+  const frameDur = frames > 1 ? span / (frames - 1) : 0;
+  return {
+    bytes,
+    sha256: hash ? hash.digest('hex') : '',
+    hasVideo: parser.videoPid >= 0,
+    hasAudio: parser.audioPids.size > 0,
+    videoCodec: parser.codec,
+    firstPts: first,
+    lastPts: max,
+    frames,
+    keyframes: parser.keyframes,
+    startsWithKeyframe: parser.startsWithKeyframe,
+    durationMs: Math.round(((span + frameDur) / 90) * 1000) / 1000,
+    resyncBytes,
+    playable: parser.videoPid >= 0 && parser.keyframes.length > 0,
+  };
+}
