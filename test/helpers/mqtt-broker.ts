@@ -27,6 +27,8 @@ export class AedesBroker implements TestBroker {
   private port = 0;
   /** Kept across restarts, as a broker's on-disk persistence would be. */
   private persistence: unknown;
+  /** Every client publish in the order the broker received it, across restarts. */
+  readonly ingress: { clientId: string; topic: string; payload: Buffer }[] = [];
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
@@ -36,6 +38,9 @@ export class AedesBroker implements TestBroker {
     this.broker = await Aedes.createBroker(this.persistence ? { persistence: this.persistence } : {});
     this.persistence = (this.broker as unknown as { persistence: unknown }).persistence;
     const broker = this.broker;
+    broker.on('publish', (packet, client) => {
+      if (client) this.ingress.push({ clientId: client.id, topic: packet.topic, payload: Buffer.from(packet.payload) });
+    });
     this.server = net.createServer((socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));

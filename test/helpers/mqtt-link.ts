@@ -13,6 +13,7 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import { systemClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/log.js';
 import { createLink, type Link, type LinkConfigInput, type LinkDeps } from '../../agent/link/index.js';
+import { topicFor } from '../../protocol/topics.js';
 
 export class LinkProxy {
   private server: net.Server | undefined;
@@ -168,7 +169,7 @@ export function motionEvent(i: number): { v: 1; ts: number; episodeId: string; c
 }
 
 /** Indexes of motion events in arrival order, from `ep-N` episode ids. */
-export function episodeIndexes(msgs: Received[]): number[] {
+export function episodeIndexes(msgs: { json: unknown }[]): number[] {
   return msgs.map((m) => Number((m.json as { episodeId: string }).episodeId.slice(3)));
 }
 
@@ -176,4 +177,11 @@ export function episodeIndexes(msgs: Received[]): number[] {
 export function firstArrivals(xs: number[]): number[] {
   const seen = new Set<number>();
   return xs.filter((x) => (seen.has(x) ? false : (seen.add(x), true)));
+}
+
+/** Leaves a shared broker as found: an empty retained message deletes one (MQTT-3.3.1-10). */
+export async function clearRetained(observer: Observer, agentId: string): Promise<void> {
+  for (const name of ['status', 'cameras'] as const) {
+    await observer.client.publishAsync(topicFor(name, agentId), Buffer.alloc(0), { qos: 1, retain: true });
+  }
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { makeReply } from '../../protocol/envelope.js';
 import { topicFor } from '../../protocol/topics.js';
 import { brokerTargets, uniqueAgentId, type TestBroker } from '../helpers/mqtt-broker.js';
-import { Observer, episodeIndexes, firstArrivals, makeLink, motionEvent, proxyTo, waitFor, type LinkProxy } from '../helpers/mqtt-link.js';
+import { Observer, clearRetained, episodeIndexes, firstArrivals, makeLink, motionEvent, proxyTo, waitFor, type LinkProxy } from '../helpers/mqtt-link.js';
 
 describe.each(brokerTargets())('link delivery via $name', ({ start }) => {
   let broker: TestBroker;
@@ -115,13 +115,6 @@ describe.each(brokerTargets())('link delivery via $name', ({ start }) => {
     await clearRetained(bridge, agentId);
   });
 });
-
-/** Leaves the shared broker as found: an empty retained message deletes one (MQTT-3.3.1-10). */
-export async function clearRetained(client: Observer, agentId: string): Promise<void> {
-  for (const name of ['status', 'cameras'] as const) {
-    await client.client.publishAsync(topicFor(name, agentId), Buffer.alloc(0), { qos: 1, retain: true });
-  }
-}
 
 function sampleHealth() {
   return {
