@@ -1,0 +1,157 @@
+/**
+ * The bridge's MQTT connection: subscribes to what agents publish and publishes requests to
+ * them. The only place in cloud-bridge/ that imports MQTT.js; topics, payload checks and
+ * publish options all come from protocol/.
+ *
+ * Scale-out: with a share group, high-volume topics are subscribed as MQTT 5 shared
+ * subscriptions (`$share/{group}/...`, MQTT 5 §4.8.2), so the broker hands each message to one
+ * instance of the group; retained topics stay unshared (see protocol/topics.ts for why).
+ */
+import { randomBytes } from 'node:crypto';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { decodeMessage, outgoing, type BridgePublisher, type IncomingMessage } from '../../protocol/codec.js';
+import { bridgeSubscriptions, parseTopic, type TopicsFrom } from '../../protocol/topics.js';
+import type { TopicPayload } from '../../protocol/topics.js';
+import type { Health, Service } from '../../lib/lifecycle.js';
+import type { Logger } from '../../lib/log.js';
+import { redactUrl } from '../../lib/redact.js';
+import type { BridgeMetrics } from '../metrics.js';
+
+export interface MessageSink {
+  /** Stores one decoded message. Throwing counts an error; it never stops ingest. */
+  handle(msg: IncomingMessage, receivedAt: number): Promise<void>;
+}
+
+export interface LinkOptions {
+  /** Resolved lazily: the embedded broker's port is known only after it starts. */
+  url: () => string;
+  /** 5 for a real broker (needed for shared subscriptions); 4 (3.1.1) for aedes. */
+  protocolVersion: 4 | 5;
+  shareGroup?: string;
+  /** A stable id gives a persistent session (QoS 1 messages wait while the bridge restarts). */
+  instanceId?: string;
+  now: () => number;
+  /** Messages handled at once across devices; each device's messages stay in order. */
+  concurrency?: number;
+}
+
+export class BridgeLink implements Service, BridgePublisher {
+  readonly name = 'mqtt-link';
+  private client: MqttClient | undefined;
+  private state: Health['state'] = 'stopped';
+  private readonly chains = new Map<string, Promise<void>>();
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** Messages handled by this instance (the scale test sums these across instances). */
+  handled = 0;
+
+  constructor(
+    private readonly opts: LinkOptions,
+    private readonly sink: MessageSink,
+    private readonly metrics: BridgeMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  async start(signal: AbortSignal): Promise<void> {
+    this.state = 'starting';
+    const persistent = this.opts.instanceId !== undefined;
+    const clientId = `camconnect-bridge-${this.opts.instanceId ?? randomBytes(6).toString('hex')}`;
+    const options: IClientOptions = {
+      clientId,
+      protocolVersion: this.opts.protocolVersion,
+      clean: !persistent,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      ...(this.opts.protocolVersion === 5 && persistent ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+    };
+    const url = this.opts.url();
+    const client = await mqtt.connectAsync(url, options);
+    this.client = client;
+    if (signal.aborted) {
+      await client.endAsync(true);
+      signal.throwIfAborted();
+    }
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('error', (err) => this.log.warn('mqtt error', { error: err.message }));
+    client.on('offline', () => {
+      this.state = 'degraded';
+    });
+    client.on('connect', () => {
+      this.state = 'ok';
+    });
+    const subs = bridgeSubscriptions(this.opts.shareGroup);
+    const granted = await client.subscribeAsync(Object.fromEntries(subs.map((s) => [s.filter, { qos: s.qos }])));
+    const refused = granted.filter((g) => g.qos === 128 || g.qos > 2);
+    if (refused.length > 0) throw new Error(`broker refused subscriptions: ${refused.map((g) => g.topic).join(', ')}`);
+    this.state = 'ok';
+    this.log.info('mqtt connected', { url: redactUrl(url), clientId, shareGroup: this.opts.shareGroup ?? null });
+  }
+
+  async publish<T extends TopicsFrom<'bridge→agent'>>(agentId: string, name: T, payload: TopicPayload<T>): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error('the MQTT link is not started');
+    const msg = outgoing(name, agentId, payload);
+    await client.publishAsync(msg.topic, msg.payload, { qos: msg.qos, retain: msg.retain });
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const receivedAt = this.opts.now();
+    // A zero-byte retained publish is how a retained message is cleared (MQTT 5 §3.3.1.3):
+    // housekeeping, not a malformed message.
+    if (payload.length === 0) return;
+    const decoded = decodeMessage(topic, payload);
+    if (!decoded.ok) {
+      const name = parseTopic(topic)?.name ?? 'unknown';
+      this.metrics.ingestErrors.inc({ topic: name, reason: decoded.error.code });
+      this.log.warn('refused an MQTT message', { topic, code: decoded.error.code, error: decoded.error.message });
+      return;
+    }
+    const msg = decoded.value;
+    // Per-device chains keep one agent's messages in arrival order; a global cap bounds the
+    // number of database statements in flight.
+    const prev = this.chains.get(msg.agentId) ?? Promise.resolve();
+    const next = prev.then(() => this.run(msg, receivedAt));
+    this.chains.set(msg.agentId, next);
+    void next.then(() => {
+      if (this.chains.get(msg.agentId) === next) this.chains.delete(msg.agentId);
+    });
+  }
+
+  private async run(msg: IncomingMessage, receivedAt: number): Promise<void> {
+    const limit = this.opts.concurrency ?? 16;
+    while (this.inFlight >= limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inFlight++;
+    try {
+      await this.sink.handle(msg, receivedAt);
+      this.handled++;
+      this.metrics.ingested.inc({ topic: msg.name });
+    } catch (err) {
+      const reason = (err as Error).name === 'UnknownDeviceError' ? 'unknown-device' : 'store-failed';
+      this.metrics.ingestErrors.inc({ topic: msg.name, reason });
+      this.log.warn('could not store an MQTT message', { agent: msg.agentId, topic: msg.name, reason, error: (err as Error).message });
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Resolves when every message received so far has been handled (tests, clean shutdown). */
+  async drain(): Promise<void> {
+    while (this.chains.size > 0) await Promise.allSettled([...this.chains.values()]);
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      client.removeAllListeners('message');
+      await client.endAsync();
+    }
+    await this.drain();
+    this.state = 'stopped';
+  }
+
+  health(): Health {
+    return { state: this.state, handled: this.handled, inFlight: this.inFlight, shareGroup: this.opts.shareGroup };
+  }
+}
