@@ -19,3 +19,4 @@ export * from './incident.js';
 export * from './incident-verify.js';
 export * from './geofence.js';
 export { localProjection, smallestEnclosingCircle, type Projection, type Vec } from './geofence-plane.js';
+export * from './evidence-manifest.js';
