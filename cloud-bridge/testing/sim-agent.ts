@@ -7,7 +7,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { decode, lastWill, outgoing } from '../../protocol/codec.js';
-import { agentSubscriptions, type TopicsFrom, type TopicPayload } from '../../protocol/topics.js';
+import { agentSubscriptions, topicFor, type TopicsFrom, type TopicPayload } from '../../protocol/topics.js';
 import { exportPublicKeyRaw } from '../../protocol/signing.js';
 import type { RequestPayload } from '../../protocol/schemas/requests.js';
 import { camerasPayload, healthPayload, motionPayload, statusPayload, type SimCamera } from './payloads.js';
@@ -115,7 +115,7 @@ export class SimAgent {
     const client = await mqtt.connectAsync(this.opts.url, { clientId: `sim-clear-${this.agentId}`, protocolVersion: this.opts.protocolVersion ?? 4, reconnectPeriod: 0 });
     try {
       for (const name of ['status', 'cameras'] as const) {
-        await client.publishAsync(outgoing(name, this.agentId, name === 'status' ? statusPayload(0, 'online') : camerasPayload(0, [])).topic, Buffer.alloc(0), { qos: 1, retain: true });
+        await client.publishAsync(topicFor(name, this.agentId), Buffer.alloc(0), { qos: 1, retain: true });
       }
     } finally {
       await client.endAsync();
