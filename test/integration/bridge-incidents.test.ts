@@ -60,7 +60,7 @@ describe('incidents', () => {
     const res = await tb.api('POST', '/api/incidents', body());
     expect(res.status).toBe(201);
     incident = res.json;
-    expect(incident.targets.map((t: Json): string => t.deviceId).sort()).toEqual([inside.agentId, near.agentId].sort());
+    expect((incident.targets as { deviceId: string }[]).map((t) => t.deviceId).sort()).toEqual([inside.agentId, near.agentId].sort());
     const cmd = await inside.waitForRequest('incident');
     const key = (await tb.api('GET', '/api/rtcc-key')).json;
     const verdict = verifyIncident(cmd.incident, importPublicKeyRaw(key.publicKey), { now: Date.now(), seenNonce: () => false });
