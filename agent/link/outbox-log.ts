@@ -177,3 +177,65 @@ export async function removeSegment(dir: string, file: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
+
+/**
+ * The segment files of one outbox: the one being appended to, and for each the
+ * highest sequence number written to it, so whole files can be unlinked once
+ * everything in them is committed.
+ */
+export class SegmentFiles {
+  private segs: { file: string; maxSeq: number }[] = [];
+  private active: ActiveSegment | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  get isOpen(): boolean {
+    return this.active !== undefined;
+  }
+
+  /** Recovered files; given the whole log's max (conservative): kept until everything recovered is committed. */
+  adopt(files: { file: string }[], maxSeq: number): void {
+    this.segs = files.map((f) => ({ file: f.file, maxSeq }));
+  }
+
+  async open(firstSeq: number): Promise<void> {
+    this.active = await ActiveSegment.open(this.dir, firstSeq);
+    const name = path.basename(this.active.file);
+    if (!this.segs.some((s) => s.file === name)) this.segs.push({ file: name, maxSeq: 0 });
+  }
+
+  /** Appends a batch, first rolling to a new file named `firstSeq` if the current one is full. */
+  async append(buf: Buffer, opts: { fsync: boolean; rollAt: number; firstSeq: number; maxSeq: number }): Promise<void> {
+    if (!this.active) throw new Error('outbox is not open');
+    if (this.active.size >= opts.rollAt) {
+      await this.active.close();
+      await this.open(opts.firstSeq);
+    }
+    const active = this.active;
+    await active.append(buf, opts.fsync);
+    const seg = this.segs.find((x) => x.file === path.basename(active.file));
+    if (seg) seg.maxSeq = opts.maxSeq;
+  }
+
+  /** After a failed write: a torn record may end the current file, so continue in a new one. */
+  async reopen(firstSeq: number): Promise<void> {
+    await this.active?.close();
+    await this.open(firstSeq);
+  }
+
+  /** Unlinks every file (but the active one) whose records are all at or below `committed`. */
+  async prune(committed: number): Promise<void> {
+    const activeFile = this.active ? path.basename(this.active.file) : undefined;
+    const keep: { file: string; maxSeq: number }[] = [];
+    for (const s of this.segs) {
+      if (s.file !== activeFile && s.maxSeq <= committed) await removeSegment(this.dir, s.file);
+      else keep.push(s);
+    }
+    this.segs = keep;
+  }
+
+  async close(): Promise<void> {
+    await this.active?.close();
+    this.active = undefined;
+  }
+}

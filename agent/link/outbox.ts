@@ -7,10 +7,9 @@
  * committed mark can cause. Format and reasons: outbox-log.ts.
  */
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from '../../lib/log.js';
 import { silentLogger } from '../../lib/log.js';
-import { ActiveSegment, frame, recoverLog, removeSegment, writeCommitted } from './outbox-log.js';
+import { SegmentFiles, frame, recoverLog, writeCommitted } from './outbox-log.js';
 import type { OutboxClass } from './outbox-log.js';
 
 export type { OutboxClass } from './outbox-log.js';
@@ -65,9 +64,7 @@ export class Outbox {
   private liveCount = 0;
   private readonly dropped: Record<OutboxClass, number> = { reply: 0, event: 0, health: 0 };
   private tornBytes = 0;
-  private active: ActiveSegment | undefined;
-  /** Segments on disk with the highest sequence number written to each. */
-  private segments: { file: string; maxSeq: number }[] = [];
+  private readonly files: SegmentFiles;
   private batch: { buf: Buffer[]; entries: OutboxEntry[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] } | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private commitTimer: NodeJS.Timeout | undefined;
@@ -77,6 +74,7 @@ export class Outbox {
 
   constructor(private readonly opts: OutboxOptions) {
     this.log = opts.log ?? silentLogger;
+    this.files = new SegmentFiles(opts.dir);
   }
 
   async open(): Promise<void> {
@@ -92,11 +90,9 @@ export class Outbox {
       this.push({ seq: r.header.s, cls: r.header.c, name: r.header.n, payload: r.payload, state: 'pending' });
     }
     for (const d of rec.dropped) maxSeq = Math.max(maxSeq, d);
-    // Recovered segments get the whole log's max (conservative): they are
-    // deleted once everything recovered is committed.
-    this.segments = rec.segments.map((s) => ({ file: s.file, maxSeq }));
+    this.files.adopt(rec.segments, maxSeq);
     this.nextSeq = maxSeq + 1;
-    await this.openSegment(this.nextSeq);
+    await this.files.open(this.nextSeq);
     this.advance();
   }
 
@@ -111,7 +107,7 @@ export class Outbox {
    * bound rejected it (only health and events can be rejected).
    */
   append(cls: OutboxClass, name: string, payload: Buffer): Promise<boolean> {
-    if (!this.active) return Promise.reject(new Error('outbox is not open'));
+    if (!this.files.isOpen) return Promise.reject(new Error('outbox is not open'));
     const drops = this.makeRoom(cls, payload.length);
     if (drops === undefined) {
       this.dropped[cls] += 1;
@@ -171,8 +167,7 @@ export class Outbox {
     if (this.commitTimer) clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
     await this.writeCommit();
-    await this.active?.close();
-    this.active = undefined;
+    await this.files.close();
   }
 
   private push(e: OutboxEntry): void {
@@ -235,16 +230,14 @@ export class Outbox {
   private async flush(): Promise<void> {
     const batch = this.batch;
     this.batch = undefined;
-    if (!batch || !this.active) return;
+    if (!batch) return;
     try {
-      const first = batch.entries[0]!.seq;
-      if (this.active.size >= (this.opts.segmentBytes ?? 4 << 20)) {
-        await this.active.close();
-        await this.openSegment(first);
-      }
-      await this.active.append(Buffer.concat(batch.buf), this.opts.fsync ?? true);
-      const seg = this.segments.find((x) => x.file === path.basename(this.active!.file));
-      if (seg) seg.maxSeq = this.nextSeq - 1;
+      await this.files.append(Buffer.concat(batch.buf), {
+        fsync: this.opts.fsync ?? true,
+        rollAt: this.opts.segmentBytes ?? 4 << 20,
+        firstSeq: batch.entries[0]!.seq,
+        maxSeq: this.nextSeq - 1,
+      });
       for (const e of batch.entries) if (e.state === 'writing') e.state = 'pending';
       for (const w of batch.waiters) w.resolve();
     } catch (err) {
@@ -255,24 +248,9 @@ export class Outbox {
       this.log.error('outbox: write failed; continuing in memory', { err });
       for (const e of batch.entries) if (e.state === 'writing') e.state = 'pending';
       for (const w of batch.waiters) w.reject(err);
-      await this.reopenAfterFailure();
+      await this.files.reopen(this.nextSeq).catch((e: unknown) => this.log.error('outbox: cannot open a new segment', { err: e }));
     }
     for (const fn of this.listeners) fn();
-  }
-
-  private async openSegment(firstSeq: number): Promise<void> {
-    this.active = await ActiveSegment.open(this.opts.dir, firstSeq);
-    const name = path.basename(this.active.file);
-    if (!this.segments.some((s) => s.file === name)) this.segments.push({ file: name, maxSeq: 0 });
-  }
-
-  private async reopenAfterFailure(): Promise<void> {
-    try {
-      await this.active?.close();
-      await this.openSegment(this.nextSeq);
-    } catch (err) {
-      this.log.error('outbox: cannot open a new segment', { err });
-    }
   }
 
   /** Moves the committed mark over the done prefix and schedules writing it. */
@@ -287,7 +265,7 @@ export class Outbox {
       this.head = 0;
       for (const c of Object.keys(this.fifo) as OutboxClass[]) this.fifo[c] = this.fifo[c].filter((e) => e.state !== 'done');
     }
-    if (this.committed !== this.commitWritten && !this.commitTimer && this.active) {
+    if (this.committed !== this.commitWritten && !this.commitTimer && this.files.isOpen) {
       this.commitTimer = setTimeout(() => {
         this.commitTimer = undefined;
         this.flushing = this.flushing.then(() => this.writeCommit()).catch((err: unknown) => this.log.error('outbox: commit failed', { err }));
@@ -300,12 +278,6 @@ export class Outbox {
     const c = this.committed;
     await writeCommitted(this.opts.dir, c, this.opts.fsync ?? true);
     this.commitWritten = c;
-    const activeFile = this.active ? path.basename(this.active.file) : undefined;
-    const keep: { file: string; maxSeq: number }[] = [];
-    for (const s of this.segments) {
-      if (s.file !== activeFile && s.maxSeq <= c) await removeSegment(this.opts.dir, s.file);
-      else keep.push(s);
-    }
-    this.segments = keep;
+    await this.files.prune(c);
   }
 }
