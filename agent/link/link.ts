@@ -34,7 +34,7 @@ export interface LinkDeps {
   /** When this agent process started (epoch ms), for `status`. */
   startedAt: number;
   /** Produces one health report; usually a HealthCollector. Without it, no health is sent. */
-  health?: { collect(): Promise<HealthPayload> };
+  health?: { collect(): Promise<HealthPayload>; lastCost?(): unknown };
   /** Motion episodes as they start and end; the link publishes each one. */
   motion?: Subscribe<MotionPayload>;
   handlers?: RequestHandlers;
@@ -158,6 +158,7 @@ export class Link implements Service, AgentPublisher {
       outbox: this.outbox.stats(),
       delivery: this.pump?.stats(),
       requests: this.router.stats(),
+      healthCost: this.deps.health?.lastCost?.(),
     };
   }
 

@@ -59,12 +59,25 @@ export interface MosquittoOptions {
   users: { username: string; password: string }[];
   /** Serve TLS with a generated CA (needs openssl); otherwise plain MQTT on loopback. */
   tls?: boolean;
+  /** Require client certificates, issued by the test CA to these CNs (agent ids); implies tls. */
+  clientCerts?: string[];
+}
+
+/** A client certificate and key (PEM) signed by the test CA, CN = `cn`. */
+async function makeClientCert(dir: string, cn: string): Promise<{ cert: string; key: string }> {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await run('openssl', ['req', ...ec, '-keyout', `${cn}.key`, '-out', `${cn}.csr`, '-subj', `/CN=${cn}`], { cwd: dir });
+  await run('openssl', ['x509', '-req', '-in', `${cn}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${cn}.crt`, '-days', '2'], { cwd: dir });
+  return { cert: await readFile(path.join(dir, `${cn}.crt`), 'utf8'), key: await readFile(path.join(dir, `${cn}.key`), 'utf8') };
 }
 
 export class OwnMosquitto {
   private child: ChildProcess | undefined;
   private stderr = '';
   caPem = '';
+  /** Client certificates by CN, when started with clientCerts. */
+  readonly certs = new Map<string, { cert: string; key: string }>();
+  private certMode = false;
 
   private constructor(
     readonly dir: string,
@@ -78,12 +91,14 @@ export class OwnMosquitto {
 
   static async start(opts: MosquittoOptions): Promise<OwnMosquitto> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'mosq-'));
-    const tls = opts.tls ?? false;
+    const tls = (opts.tls ?? false) || opts.clientCerts !== undefined;
     const m = new OwnMosquitto(dir, await freePort(), tls);
     if (tls) {
       await makeCerts(dir);
       m.caPem = await readFile(path.join(dir, 'ca.crt'), 'utf8');
     }
+    for (const cn of opts.clientCerts ?? []) m.certs.set(cn, await makeClientCert(dir, cn));
+    m.certMode = opts.clientCerts !== undefined;
     const passwd = path.join(dir, 'passwd');
     await writeFile(passwd, '', { mode: 0o600 });
     for (const u of opts.users) await run('mosquitto_passwd', ['-b', passwd, u.username, u.password]);
@@ -105,6 +120,9 @@ export class OwnMosquitto {
       keyfile: this.tls ? path.join(this.dir, 'server.key') : null,
       cafile: this.tls ? path.join(this.dir, 'ca.crt') : null,
       tls_version: this.tls ? 'tlsv1.2' : null,
+      // The shipped alternative to passwords (README.md): the certificate's CN is the username.
+      require_certificate: this.certMode ? 'true' : 'false',
+      use_identity_as_username: this.certMode ? 'true' : 'false',
       log_dest: 'stderr',
       log_type: null,
     };

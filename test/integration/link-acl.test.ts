@@ -101,3 +101,37 @@ describe.skipIf(!available)('per-device ACL at a real Mosquitto (shipped config,
     await devB.endAsync();
   });
 });
+
+describe.skipIf(!available)('client certificates at a real Mosquitto (shipped config, certificate mode)', () => {
+  const a = uniqueAgentId('ca');
+  const b = uniqueAgentId('cb');
+  let broker: OwnMosquitto;
+  let bridge: Observer;
+
+  beforeAll(async () => {
+    broker = await OwnMosquitto.start({ users: [], clientCerts: [a, b, 'bridge'] });
+    bridge = await Observer.connect(broker.url, { ca: broker.caPem, ...broker.certs.get('bridge') });
+    await bridge.subscribe('camconnect/v1/agents/+/+');
+  });
+  afterAll(async () => {
+    await bridge?.close();
+    await broker?.close();
+  });
+
+  test('the link authenticates with its certificate (CN = agent id) and stays inside its prefix', async () => {
+    const { cert, key } = broker.certs.get(a)!;
+    const t = await makeLink(broker.url, a, { config: { tls: { ca: broker.caPem, cert, key } } });
+    await t.link.start(AbortSignal.timeout(30_000));
+    await t.link.whenUp();
+    await t.link.publish('motion', motionEvent(1));
+    await waitFor(() => bridge.on(topicFor('motion', a)).length === 1, 'A motion at the bridge');
+    await t.cleanup();
+
+    const devA = await mqtt.connectAsync(broker.url, { ca: broker.caPem, cert, key, protocolVersion: 5, reconnectPeriod: 0 });
+    await expect(devA.publishAsync(topicFor('motion', b), JSON.stringify(motionEvent(2)), { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
+    await devA.endAsync();
+    // Without a certificate there is no way in.
+    await expect(mqtt.connectAsync(broker.url, { ca: broker.caPem, reconnectPeriod: 0, connectTimeout: 5_000 })).rejects.toThrow();
+    expect(bridge.on(topicFor('motion', b))).toEqual([]);
+  });
+});

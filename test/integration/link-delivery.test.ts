@@ -4,7 +4,9 @@
  * loopback proxy that can cut or block its connection, so even the shared
  * Mosquitto can be "unreachable" without being touched.
  */
+import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { MotionPayload } from '../../protocol/schemas/motion.js';
 import { makeReply } from '../../protocol/envelope.js';
 import { topicFor } from '../../protocol/topics.js';
 import { brokerTargets, uniqueAgentId, type TestBroker } from '../helpers/mqtt-broker.js';
@@ -32,12 +34,21 @@ describe.each(brokerTargets())('link delivery via $name', ({ start }) => {
     await bridge.subscribe(statusTopic);
     await bridge.subscribe(topicFor('health', agentId), 0);
     const health = { collect: () => Promise.resolve(sampleHealth()) };
-    const t = await makeLink(proxy.url, agentId, { config: { healthIntervalMs: 200 }, deps: { health } });
+    const episodes = new EventEmitter<{ episode: [MotionPayload] }>();
+    const motion = (fn: (e: MotionPayload) => void) => {
+      episodes.on('episode', fn);
+      return () => episodes.off('episode', fn);
+    };
+    await bridge.subscribe(topicFor('motion', agentId));
+    const t = await makeLink(proxy.url, agentId, { config: { healthIntervalMs: 200 }, deps: { health, motion } });
     await t.link.start(AbortSignal.timeout(30_000));
     await t.link.setCameras([{ id: 'cam-1', name: 'Front door', location: { lat: 40.7, lon: -74 }, streams: [{ role: 'main', width: 1920, height: 1080 }] }]);
     await t.link.whenUp();
     await waitFor(() => bridge.on(statusTopic).some((m) => (m.json as { state: string }).state === 'online'), 'online status');
     await waitFor(() => bridge.on(topicFor('health', agentId)).length >= 2, 'two health reports');
+    // Motion episodes arrive through the subscription the composition root hands in.
+    episodes.emit('episode', motionEvent(7));
+    await waitFor(() => bridge.on(topicFor('motion', agentId)).length === 1, 'motion episode');
 
     // A bridge that starts later still learns the inventory and the status: they are retained.
     const late = await Observer.connect(broker.url);
@@ -50,6 +61,7 @@ describe.each(brokerTargets())('link delivery via $name', ({ start }) => {
 
     await t.cleanup();
     await waitFor(() => bridge.on(statusTopic).some((m) => (m.json as { reason?: string }).reason === 'shutdown'), 'offline status');
+    expect(episodes.listenerCount('episode')).toBe(0); // stop() unsubscribed
     await clearRetained(bridge, agentId);
   });
 
