@@ -45,6 +45,15 @@ export type { FaultMode, OnvifCamera, OnvifDeviceOptions, OnvifStream, Discovera
 
 const PULLPOINT_PREFIX = `${PATHS.events}/pullpoint/`;
 const SOAP_PATHS = new Set<string>([PATHS.device, PATHS.media, PATHS.events]);
+
+/** ter:NotAuthorized over HTTP 401: the client gets a Digest challenge to answer. */
+class HttpAuthRequired extends SoapFault {
+  constructor(readonly stale: boolean) {
+    super(faults.notAuthorized().spec, 401);
+  }
+}
+
+/** One simulated camera; the API is described at the top of this file. */
 export class OnvifDevice implements Service {
   readonly name: string;
   readonly uuid: string;
@@ -127,14 +136,13 @@ export class OnvifDevice implements Service {
       this.handle(req, res).catch((err: unknown) => this.internalError(res, err));
     });
     this.server = server;
+    let onAbort: (() => void) | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        const onAbort = () =>
-          reject(signal.reason instanceof Error ? signal.reason : new Error('start aborted'));
+        onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('start aborted'));
         signal.addEventListener('abort', onAbort, { once: true });
         server.once('error', reject);
         server.listen(this.opts.port ?? 0, this.host, () => {
-          signal.removeEventListener('abort', onAbort);
           server.off('error', reject);
           resolve();
         });
@@ -145,6 +153,8 @@ export class OnvifDevice implements Service {
       await this.stop();
       this.state = 'failed';
       throw err;
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
     const addr = server.address();
     this.boundPort = typeof addr === 'object' && addr ? addr.port : 0;
@@ -206,7 +216,9 @@ export class OnvifDevice implements Service {
     } catch (err) {
       if (!(err instanceof SoapFault)) throw err;
       const headers: http.OutgoingHttpHeaders = {};
-      if (err.httpStatus === 401 && this.httpAuth) headers['WWW-Authenticate'] = this.httpAuth.challenges();
+      if (err instanceof HttpAuthRequired && this.httpAuth) {
+        headers['WWW-Authenticate'] = this.httpAuth.challenges({ stale: err.stale });
+      }
       send(res, err.httpStatus, err.toXml(), headers);
     }
   }
@@ -252,7 +264,7 @@ export class OnvifDevice implements Service {
     if (v.ok) return;
     this.counters.authFailures++;
     this.log.debug('HTTP authentication rejected', { why: v.why, action: soap.action });
-    throw new SoapFault(faults.notAuthorized().spec, 401);
+    throw new HttpAuthRequired(v.stale);
   }
 
   private async snapshot(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

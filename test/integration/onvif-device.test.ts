@@ -179,6 +179,28 @@ describe('OnvifDevice with authentication', () => {
     expect(await probeSize(withCreds)).toEqual({ width: 1280, height: 720 });
   });
 
+  it('accepts HTTP Digest instead of WS-Security (useWSSecurity: false)', async () => {
+    const cam = await connectCam({
+      hostname: '127.0.0.1',
+      port: locked.port(),
+      ...auth,
+      useWSSecurity: false,
+      timeout: 10_000,
+    });
+    await checkMedia(cam, locked);
+    const wrong = await connectCam({
+      hostname: '127.0.0.1',
+      port: locked.port(),
+      ...auth,
+      password: 'nope',
+      useWSSecurity: false,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(wrong?.message).toMatch(/Digest authentication failed 401/);
+  });
+
   it('refuses a replayed header and a Created outside ±5 minutes of the device clock', async () => {
     const media = `http://127.0.0.1:${locked.port()}/onvif/media_service`;
     const deviceNow = Date.now() + OFFSET_SEC * 1000;
