@@ -129,7 +129,7 @@ export class Link implements Service, AgentPublisher {
     return this.publish('cameras', { v: 1, ts: this.deps.clock.now(), cameras });
   }
 
-  /** Resolves when the link is connected (immediately if it is). For tests and the setup page. */
+  /** Resolves when connected and subscribed to `requests` (immediately if so). For tests and the setup page. */
   whenUp(): Promise<void> {
     if (this.state === 'ok') return Promise.resolve();
     return new Promise((resolve) => this.waiters.add(resolve));
@@ -164,22 +164,25 @@ export class Link implements Service, AgentPublisher {
 
   private async onUp(sessionPresent: boolean): Promise<void> {
     const conn = this.conn;
-    if (!conn) return;
+    if (!conn?.up) return;
+    const online = encode('status', { v: 1, ts: this.deps.clock.now(), state: 'online', agentVersion: this.deps.agentVersion, startedAt: this.deps.startedAt });
+    // Published before the pump starts, so `online` precedes the backlog.
+    const status = conn.publish(topicFor('status', this.cfg.agentId), online, 1, true);
+    const inv = this.inventory ? conn.publish(topicFor('cameras', this.cfg.agentId), this.inventory, 1, true) : undefined;
+    this.pump?.up(conn.up);
+    try {
+      // With a present session the broker still has our subscription (MQTT-3.2.2-2);
+      // subscribing again is harmless and covers a broker that lost its state. Only
+      // after the SUBACK is the link "ok": from then on the broker queues our requests.
+      await Promise.all([status, inv, ...agentSubscriptions(this.cfg.agentId).map((s) => conn.subscribe(s.filter, s.qos === 0 ? 0 : 1))]);
+    } catch (err) {
+      if (!conn.up) return; // the session already ended; the next one starts over
+      this.deps.log.error('session setup incomplete', { sessionPresent, err: String(err) });
+    }
+    if (!conn.up) return;
     this.state = 'ok';
     for (const w of this.waiters) w();
     this.waiters.clear();
-    try {
-      const online = encode('status', { v: 1, ts: this.deps.clock.now(), state: 'online', agentVersion: this.deps.agentVersion, startedAt: this.deps.startedAt });
-      const status = conn.publish(topicFor('status', this.cfg.agentId), online, 1, true);
-      // With a present session the broker still has our subscription (MQTT-3.2.2-2);
-      // subscribing again is harmless and covers a broker that lost its state.
-      const subs = agentSubscriptions(this.cfg.agentId).map((s) => conn.subscribe(s.filter, s.qos === 0 ? 0 : 1));
-      const inv = this.inventory ? conn.publish(topicFor('cameras', this.cfg.agentId), this.inventory, 1, true) : undefined;
-      this.pump?.up(conn.up!);
-      await Promise.all([status, ...subs, inv]);
-    } catch (err) {
-      this.deps.log.warn('session setup incomplete', { sessionPresent, err: String(err) });
-    }
   }
 
   private scheduleHealth(source: { collect(): Promise<HealthPayload> }): void {

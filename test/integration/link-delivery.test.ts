@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { MotionPayload } from '../../protocol/schemas/motion.js';
-import { makeReply } from '../../protocol/envelope.js';
+import { makeReply, makeRequest } from '../../protocol/envelope.js';
 import { topicFor } from '../../protocol/topics.js';
 import { brokerTargets, uniqueAgentId, type TestBroker } from '../helpers/mqtt-broker.js';
 import { Observer, clearRetained, episodeIndexes, firstArrivals, makeLink, motionEvent, proxyTo, waitFor, type LinkProxy } from '../helpers/mqtt-link.js';
@@ -105,6 +105,23 @@ describe.each(brokerTargets())('link delivery via $name', ({ start }) => {
     await waitFor(() => new Set(episodeIndexes(motion())).size === 270 && new Set(replies().map((m) => (m.json as { seq: number }).seq)).size === 30, 'all 300 messages');
     expect(firstArrivals(episodeIndexes(motion()))).toEqual(Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 10 !== 0));
     expect(firstArrivals(replies().map((m) => (m.json as { seq: number }).seq))).toEqual(Array.from({ length: 30 }, (_, i) => i * 10));
+    await t.cleanup();
+    await clearRetained(bridge, agentId);
+  });
+
+  test('requests sent while the agent is away wait in its persistent session and are answered on return', async () => {
+    const agentId = uniqueAgentId('session');
+    await bridge.subscribe(topicFor('replies', agentId));
+    const t = await makeLink(proxy.url, agentId);
+    await t.link.start(AbortSignal.timeout(30_000));
+    await t.link.whenUp();
+    expect(t.link.health()['protocolVersion']).toBe(broker.kind === 'aedes' ? 4 : 5); // aedes speaks 3.1.1 only
+    proxy.block();
+    await waitFor(() => t.link.health()['state'] === 'degraded', 'link down');
+    const ping = makeRequest<'ping'>({ type: 'ping' }, { now: Date.now() });
+    await bridge.publish(topicFor('requests', agentId), JSON.stringify(ping));
+    proxy.unblock();
+    await waitFor(() => bridge.on(topicFor('replies', agentId)).some((m) => (m.json as { requestId: string }).requestId === ping.requestId), 'reply to the queued request');
     await t.cleanup();
     await clearRetained(bridge, agentId);
   });
