@@ -39,7 +39,7 @@ export function stableUuid(serial: string): string {
   return `urn:uuid:${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-/** ONVIF Core 7.3.2.2 scope URIs (type, profile, name, hardware). */
+/** ONVIF Core 7.3 discovery scopes (type, profile, name, hardware, location). */
 export function defaultScopes(cam: OnvifCamera): string[] {
   const seg = (s: string) => encodeURIComponent(s);
   return [
@@ -52,7 +52,7 @@ export function defaultScopes(cam: OnvifCamera): string[] {
   ];
 }
 
-/** tt:DateTime as Core 8.3.x wants it: broken-down UTC fields, not an xsd:dateTime. */
+/** tt:DateTime as GetSystemDateAndTime (Core 8) carries it: broken-down UTC fields, not an xsd:dateTime. */
 function dateTime(tag: string, ms: number): string {
   const d = new Date(ms);
   return (
@@ -98,7 +98,7 @@ function capabilities(ctx: DeviceContext, category: string): string {
   if (category === 'All') return device + events + media;
   const one = parts[category];
   if (one) return one;
-  // Core 8.1.2.x: a category the device lacks is ter:ActionNotSupported/ter:NoSuchService.
+  // GetCapabilities (Core 8): a category the device lacks is ter:ActionNotSupported/ter:NoSuchService.
   throw new SoapFault({
     code: 'Receiver',
     subcodes: ['ter:ActionNotSupported', 'ter:NoSuchService'],
@@ -128,7 +128,8 @@ export function handleDevice(ctx: DeviceContext, req: SoapRequest): string {
   const r = (inner: string) => `<tds:${req.action}Response>${inner}</tds:${req.action}Response>`;
   switch (req.action) {
     case 'GetSystemDateAndTime': {
-      // Manual time, UTC: clients compute their offset from UTCDateTime (Core 5.12.2 / 8.3.x).
+      // Manual time, UTC: clients learn the device clock from UTCDateTime before they build a
+      // UsernameToken (Core 5.12), which is why this one call needs no authentication.
       const now = ctx.deviceNow();
       return r(
         '<tds:SystemDateAndTime><tt:DateTimeType>Manual</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>' +

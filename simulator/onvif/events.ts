@@ -142,7 +142,7 @@ export class EventService {
         this.drop(id);
         return '<wsnt:UnsubscribeResponse/>';
       case 'SetSynchronizationPoint':
-        // Core 9.1 / 9.5: re-send every property's current state as "Initialized".
+        // SetSynchronizationPoint (Core 9): re-send every property's current state as "Initialized".
         this.push(
           p,
           motionMessages(this.o.timeline.motionAt(this.o.realNow()), this.deviceNow(), 'Initialized'),
@@ -174,7 +174,7 @@ export class EventService {
     if (filter !== undefined) p.filter = filter;
     this.points.set(p.id, p);
     this.setTermination(p, terminationMs);
-    // Core 9.1: a new pull point first reports the current state of every property.
+    // Core 9 (properties): a new subscriber first gets the current state of every property.
     this.push(p, motionMessages(this.o.timeline.motionAt(this.o.realNow()), now, 'Initialized'));
     this.o.log.debug('pull point created', { id: p.id, filter: p.filter ?? null });
     return (

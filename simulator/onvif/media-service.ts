@@ -73,7 +73,7 @@ function profile(cam: OnvifCamera, token: ProfileToken, tag: string): string {
   );
 }
 
-/** Reads and checks a ProfileToken (ter:InvalidArgVal/ter:NoProfile otherwise, Media 1.0 §5). */
+/** Reads and checks a ProfileToken (ter:InvalidArgVal/ter:NoProfile otherwise, as the Media service specifies). */
 function profileToken(req: SoapRequest): ProfileToken {
   const t = text(req.body, 'ProfileToken');
   if (t === 'main' || t === 'sub') return t;

@@ -10,7 +10,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
-/** Namespaces used in responses (ONVIF Core 5.3 lists the usual prefixes). */
+/** Namespaces used in responses, with the prefixes the ONVIF Core namespace table uses. */
 export const NS = {
   env: 'http://www.w3.org/2003/05/soap-envelope',
   xsd: 'http://www.w3.org/2001/XMLSchema',
@@ -66,7 +66,7 @@ export interface FaultSpec {
 }
 
 /**
- * A fault and the HTTP status that carries it. SOAP 1.2 Part 2 §7.5.1.2 maps
+ * A fault and the HTTP status that carries it. The SOAP 1.2 HTTP binding (Part 2 §7) maps
  * Sender faults to 400 and Receiver faults to 500.
  */
 export class SoapFault extends Error {
@@ -95,7 +95,7 @@ export function buildFault(f: FaultSpec): string {
   );
 }
 
-/** ONVIF Core 5.11.2.2 generic faults that the services raise. */
+/** The ONVIF Core generic faults (error handling chapter) that the services raise. */
 export const faults = {
   notAuthorized: () =>
     new SoapFault({ code: 'Sender', subcodes: ['ter:NotAuthorized'], reason: 'Sender not authorized' }),

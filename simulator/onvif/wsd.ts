@@ -36,7 +36,7 @@ export interface QName {
   local: string;
 }
 
-/** What an ONVIF device is (ONVIF Core 7.3.1): a NetworkVideoTransmitter and a Device. */
+/** What an ONVIF device is in discovery (ONVIF Core 7.3): a NetworkVideoTransmitter and a Device. */
 export const DEVICE_TYPES: QName[] = [
   { ns: WSD_NS.dn, local: 'NetworkVideoTransmitter' },
   { ns: WSD_NS.tds, local: 'Device' },
