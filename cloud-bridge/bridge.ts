@@ -125,7 +125,7 @@ export class Bridge implements Service {
           instanceId: config.instanceId,
           now: () => clock.now(),
         },
-        new IngestSink(db, incidents, log.child({ part: 'ingest' })),
+        new IngestSink(db, incidents),
         metrics,
         log.child({ part: 'mqtt' }),
       );

@@ -6,14 +6,12 @@ import type { IncomingMessage } from '../protocol/codec.js';
 import type { Db } from './db/db.js';
 import type { IncidentService } from './incidents/service.js';
 import type { MessageSink } from './mqtt/link.js';
-import { applyCameras, applyHealth, applyMotion, applyStatus } from './registry/ingest-store.js';
-import type { Logger } from '../lib/log.js';
+import { applyCameras, applyHealth, applyMotion, applyStatus, IngestRefused, UnknownDeviceError } from './registry/ingest-store.js';
 
 export class IngestSink implements MessageSink {
   constructor(
     private readonly db: Db,
     private readonly incidents: IncidentService,
-    private readonly log: Logger,
   ) {}
 
   async handle(msg: IncomingMessage, receivedAt: number): Promise<void> {
@@ -31,7 +29,7 @@ export class IngestSink implements MessageSink {
       case 'requests':
         // Our own direction; the bridge never subscribes to it (bridgeSubscriptions), so this is
         // unreachable unless a broker misroutes. Refuse rather than act on it.
-        throw new Error('agents do not publish requests');
+        throw new IngestRefused('wrong-direction', 'agents do not publish requests');
     }
   }
 
@@ -39,16 +37,18 @@ export class IngestSink implements MessageSink {
     switch (reply.type) {
       case 'incident-status': {
         const r = await this.incidents.applyStatusReply(agentId, reply);
-        if (r === 'unknown') this.log.warn('incident reply for an unknown request', { agent: agentId, incident: reply.incidentId });
+        if (r === 'unknown') throw new IngestRefused('unknown-request', `incident reply from ${agentId} to a request the bridge did not send`);
         return;
       }
       case 'error': {
         const r = await this.incidents.applyErrorReply(agentId, reply);
-        if (r === 'unknown') this.log.info('error reply not tied to an incident', { agent: agentId, code: reply.code });
+        if (r === 'unknown') throw new IngestRefused('unknown-request', `error reply from ${agentId} (${reply.code}) to no incident request`);
         return;
       }
       case 'ack':
-        return this.incidents.applyAck(agentId, reply);
+        // Acks also answer pings, which the bridge does not track; only a registered device's count.
+        if (!(await this.incidents.applyAck(agentId, reply))) throw new UnknownDeviceError(agentId);
+        return;
     }
   }
 }

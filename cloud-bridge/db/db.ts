@@ -57,7 +57,12 @@ async function openPg(url: string, opts: DbOptions): Promise<Db> {
     const setup = new pg.Client({ connectionString: url });
     await setup.connect();
     try {
+      // IF NOT EXISTS still races between two sessions (unique violation on pg_namespace):
+      // two instances starting together serialise on an advisory lock.
+      await setup.query('BEGIN');
+      await setup.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`camconnect-schema-${schema}`]);
       await setup.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await setup.query('COMMIT');
     } finally {
       await setup.end();
     }

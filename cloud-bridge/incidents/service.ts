@@ -137,12 +137,15 @@ export class IncidentService {
     return rows.length > 0 ? 'applied' : 'unknown';
   }
 
-  /** An `ack`: the agent has the request. */
-  async applyAck(agentId: string, reply: ReplyOf<'ack'>): Promise<void> {
+  /** An `ack`: the agent has the request. False when the device is not registered. */
+  async applyAck(agentId: string, reply: ReplyOf<'ack'>): Promise<boolean> {
+    const known = await this.d.db.query('SELECT 1 FROM devices WHERE id = $1', [agentId]);
+    if (known.length === 0) return false;
     await this.d.db.query(
       `UPDATE incident_targets SET state = 'acknowledged', reply_seq = $3, updated_at = $4
        WHERE request_id = $1 AND device_id = $2 AND state = 'sent' AND reply_seq < $3`,
       [reply.requestId, agentId, reply.seq, this.d.clock.now()],
     );
+    return true;
   }
 }

@@ -16,6 +16,7 @@ import type { Health, Service } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
 import { redactUrl } from '../../lib/redact.js';
 import type { BridgeMetrics } from '../metrics.js';
+import { IngestRefused } from '../registry/ingest-store.js';
 
 export interface MessageSink {
   /** Stores one decoded message. Throwing counts an error; it never stops ingest. */
@@ -126,7 +127,7 @@ export class BridgeLink implements Service, BridgePublisher {
       this.handled++;
       this.metrics.ingested.inc({ topic: msg.name });
     } catch (err) {
-      const reason = (err as Error).name === 'UnknownDeviceError' ? 'unknown-device' : 'store-failed';
+      const reason = err instanceof IngestRefused ? err.reason : 'store-failed';
       this.metrics.ingestErrors.inc({ topic: msg.name, reason });
       this.log.warn('could not store an MQTT message', { agent: msg.agentId, topic: msg.name, reason, error: (err as Error).message });
     } finally {

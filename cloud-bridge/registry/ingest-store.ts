@@ -10,9 +10,20 @@ import type { MotionPayload } from '../../protocol/schemas/motion.js';
 import type { StatusPayload } from '../../protocol/schemas/status.js';
 import type { Db, Queryable } from '../db/db.js';
 
-export class UnknownDeviceError extends Error {
+/** A message the bridge refuses to store; `reason` becomes the error metric's label. */
+export class IngestRefused extends Error {
+  constructor(
+    readonly reason: 'unknown-device' | 'unknown-request' | 'wrong-direction',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IngestRefused';
+  }
+}
+
+export class UnknownDeviceError extends IngestRefused {
   constructor(readonly deviceId: string) {
-    super(`device ${deviceId} is not registered`);
+    super('unknown-device', `device ${deviceId} is not registered`);
     this.name = 'UnknownDeviceError';
   }
 }
