@@ -54,6 +54,7 @@ export class Link implements Service, AgentPublisher {
   private state: Health['state'] = 'stopped';
   private readonly waiters = new Set<() => void>();
   private readonly requestsTopic: string;
+  private stopping: Promise<void> | undefined;
 
   constructor(
     private readonly cfg: LinkConfig,
@@ -135,8 +136,14 @@ export class Link implements Service, AgentPublisher {
     return new Promise((resolve) => this.waiters.add(resolve));
   }
 
-  async stop(): Promise<void> {
-    if (this.state === 'stopped') return;
+  /** Idempotent: a second call while stopping waits for the first. */
+  stop(): Promise<void> {
+    if (this.state === 'stopped') return Promise.resolve();
+    this.stopping ??= this.shutdown().finally(() => (this.stopping = undefined));
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.healthTimer) clearTimeout(this.healthTimer);
     this.healthTimer = undefined;
     this.unsubscribeMotion?.();
@@ -192,7 +199,7 @@ export class Link implements Service, AgentPublisher {
       } catch (err) {
         this.deps.log.warn('health report failed', { err: String(err) });
       }
-      if (this.state !== 'stopped') this.healthTimer = setTimeout(() => void tick(), this.cfg.healthIntervalMs);
+      if (this.stopping === undefined && this.state !== 'stopped') this.healthTimer = setTimeout(() => void tick(), this.cfg.healthIntervalMs);
     };
     this.healthTimer = setTimeout(() => void tick(), Math.min(1_000, this.cfg.healthIntervalMs));
   }
