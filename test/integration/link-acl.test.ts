@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import mqtt from 'mqtt';
 import { makeRequest } from '../../protocol/envelope.js';
-import { topicFor } from '../../protocol/topics.js';
+import { TOPIC_NAMES, subscriptionFilter, topicFor } from '../../protocol/topics.js';
 import { OwnMosquitto, hasCommand } from '../helpers/mosquitto.js';
 import { uniqueAgentId } from '../helpers/mqtt-broker.js';
 import { Observer, makeLink, motionEvent, waitFor } from '../helpers/mqtt-link.js';
@@ -26,7 +26,7 @@ describe.skipIf(!available)('per-device ACL at a real Mosquitto (shipped config,
   beforeAll(async () => {
     broker = await OwnMosquitto.start({ tls: true, users: Object.entries(pw).map(([username, password]) => ({ username, password })) });
     bridge = await Observer.connect(broker.url, { username: 'bridge', password: pw['bridge'], ...tls() });
-    await bridge.subscribe('camconnect/v1/agents/+/+');
+    for (const name of TOPIC_NAMES) await bridge.subscribe(subscriptionFilter(name));
   });
   afterAll(async () => {
     await bridge?.close();
@@ -72,7 +72,7 @@ describe.skipIf(!available)('per-device ACL at a real Mosquitto (shipped config,
     const devA = await asDevice(a);
     // Mosquitto 2.0 may grant the SUBSCRIBE: it checks read access for each
     // message it would deliver, so what matters is that nothing arrives.
-    await devA.subscribeAsync([topicFor('requests', b), 'camconnect/v1/agents/+/requests', '#'], { qos: 1 });
+    await devA.subscribeAsync([topicFor('requests', b), subscriptionFilter('requests'), '#'], { qos: 1 });
     const gotA: string[] = [];
     devA.on('message', (topic) => gotA.push(topic));
     const devB = await asDevice(b);
@@ -111,7 +111,7 @@ describe.skipIf(!available)('client certificates at a real Mosquitto (shipped co
   beforeAll(async () => {
     broker = await OwnMosquitto.start({ users: [], clientCerts: [a, b, 'bridge'] });
     bridge = await Observer.connect(broker.url, { ca: broker.caPem, ...broker.certs.get('bridge') });
-    await bridge.subscribe('camconnect/v1/agents/+/+');
+    for (const name of TOPIC_NAMES) await bridge.subscribe(subscriptionFilter(name));
   });
   afterAll(async () => {
     await bridge?.close();
