@@ -144,6 +144,10 @@ export class RtspSession {
 
   /** Starts (or resumes) at the next keyframe; returns what RTP-Info announces (RFC 2326 §12.33). */
   play(nowMs: number): { seq: number; rtptime: number } {
+    // PLAY while playing changes nothing on a live stream (no seeking): no gap, no restart.
+    if (this.state === 'playing') {
+      return { seq: this.seq, rtptime: this.stream.frameRtpTime(this.tsBase, this.nextFrame) };
+    }
     this.nextFrame = this.stream.nextKeyframe(this.stream.frameAt(nowMs));
     this.dropping = false;
     this.state = 'playing';

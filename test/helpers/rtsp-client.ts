@@ -19,6 +19,8 @@ export class RawRtspClient {
   private closed = false;
   /** Bytes of interleaved ('$') data received so far. */
   interleavedBytes = 0;
+  /** The first interleaved packets received (at most 5000), by channel. */
+  readonly packets: { channel: number; data: Buffer }[] = [];
 
   private constructor(private readonly socket: net.Socket) {
     socket.on('data', (d: Buffer) => {
@@ -73,6 +75,9 @@ export class RawRtspClient {
       const len = this.buf.readUInt16BE(2);
       if (this.buf.length < 4 + len) return undefined;
       this.interleavedBytes += len;
+      if (this.packets.length < 5000) {
+        this.packets.push({ channel: this.buf[1]!, data: Buffer.from(this.buf.subarray(4, 4 + len)) });
+      }
       this.buf = this.buf.subarray(4 + len);
     }
     const end = this.buf.indexOf('\r\n\r\n');
@@ -94,9 +99,14 @@ export class RawRtspClient {
   /** Waits until at least `bytes` of interleaved data have arrived. Only while no response is pending:
    * a response parsed here would be discarded. */
   async waitInterleaved(bytes: number): Promise<void> {
-    while (this.interleavedBytes < bytes) {
+    await this.waitFor(() => this.interleavedBytes >= bytes);
+  }
+
+  /** Waits until `done()` holds, re-checking as data arrives (same caveat as waitInterleaved). */
+  async waitFor(done: () => boolean): Promise<void> {
+    for (;;) {
       this.tryParse();
-      if (this.interleavedBytes >= bytes) return;
+      if (done()) return;
       if (this.closed) throw new Error('connection closed');
       await new Promise<void>((r) => (this.waiter = r));
       this.waiter = undefined;

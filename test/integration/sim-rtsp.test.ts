@@ -189,6 +189,40 @@ describe('RTSP semantics (raw client)', () => {
   });
 });
 
+describe('RTCP sender reports', () => {
+  it('map RTP time to wall-clock NTP time on the camera timeline (what a recorder anchors on)', async () => {
+    const epochMs = Math.floor(Date.now() / 1000) * 1000;
+    const server = await serve([camera('cam1', street, epochMs)]);
+    const url = server.url('cam1', 'sub');
+    const c = await RawRtspClient.connect(server.port());
+    try {
+      await c.request('DESCRIBE', url);
+      const s = await c.request('SETUP', `${url}/trackID=0`, {
+        Transport: 'RTP/AVP/TCP;unicast;interleaved=4-5',
+      });
+      const session = s.headers.get('session')!.split(';')[0]!;
+      const ssrc = parseInt(/ssrc=([0-9A-F]+)/.exec(s.headers.get('transport')!)![1]!, 16);
+      expect((await c.request('PLAY', url, { Session: session })).status).toBe(200);
+      const isSr = (p: { channel: number; data: Buffer }): boolean => p.channel === 5 && p.data[1] === 200;
+      await c.waitFor(() => c.packets.some(isSr) && c.packets.some((p) => p.channel === 4));
+      const sr = c.packets.find(isSr)!.data;
+      const rtp = c.packets.find((p) => p.channel === 4)!.data;
+      expect(sr.readUInt32BE(4)).toBe(ssrc);
+      expect(rtp.readUInt32BE(8)).toBe(ssrc);
+      const srWallMs = (sr.readUInt32BE(8) - 2_208_988_800) * 1000 + (sr.readUInt32BE(12) / 2 ** 32) * 1000;
+      const delta = ((rtp.readUInt32BE(4) - sr.readUInt32BE(16) + 2 ** 31 + 2 ** 32) % 2 ** 32) - 2 ** 31;
+      // The frame's wall time, from SR + RTP, falls on the camera's 15 fps frame grid from its epoch.
+      const frameWallMs = srWallMs + delta / 90;
+      const framesSinceEpoch = ((frameWallMs - epochMs) * 15) / 1000;
+      expect(Math.abs(framesSinceEpoch - Math.round(framesSinceEpoch))).toBeLessThan(0.02);
+      // ...and the session joined at a keyframe: the first packet is its SPS (repeated before every IDR).
+      expect(rtp[12]! & 0x1f).toBe(7);
+    } finally {
+      c.close();
+    }
+  });
+});
+
 describe('recording across the loop point', () => {
   it('ffmpeg -c copy writes monotonic timestamps through a scene loop', async () => {
     const server = await serve([camera('cam1', loop)]);

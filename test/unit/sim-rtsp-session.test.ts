@@ -1,9 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../../lib/clock.js';
 import type { PacketizedFrame } from '../../simulator/rtp.js';
 import { packetizeAccessUnit, unixMsFromNtp } from '../../simulator/rtp.js';
 import type { SessionTransport } from '../../simulator/rtsp/session.js';
 import { RtspSession } from '../../simulator/rtsp/session.js';
 import type { LoadedMedia } from '../../simulator/rtsp/stream.js';
+import { FrameTicker } from '../../simulator/rtsp/ticker.js';
 import { LiveStream } from '../../simulator/rtsp/stream.js';
 import { SceneTimeline, sceneByName } from '../../simulator/scenes.js';
 
@@ -141,6 +143,21 @@ describe('RtspSession', () => {
     expect(t.sent[1]!.frame).toBe(stream.frame(150));
   });
 
+  it('treats PLAY while playing as a no-op and resumes after PAUSE at a keyframe', () => {
+    const t = new FakeTransport();
+    const s = new RtspSession(stream, t, 1, { ...opts, counters: counters() }, EPOCH);
+    s.play(EPOCH);
+    for (let k = 0; k <= 3; k++) s.tick(EPOCH + k * frameMs + 1);
+    const again = s.play(EPOCH + 3 * frameMs + 2);
+    s.tick(EPOCH + 4 * frameMs + 1);
+    expect(t.sent[4]!.frame).toBe(stream.frame(4));
+    expect(t.sent[4]!.seq).toBe(again.seq);
+    s.pause();
+    s.play(EPOCH + 5 * frameMs + 1);
+    for (let k = 5; k <= 15; k++) s.tick(EPOCH + k * frameMs + 1);
+    expect(t.sent.slice(5).map((x) => x.frame)).toEqual([stream.frame(15)]);
+  });
+
   it('sends nothing when paused', () => {
     const t = new FakeTransport();
     const s = new RtspSession(stream, t, 1, { ...opts, counters: counters() }, EPOCH);
@@ -148,5 +165,27 @@ describe('RtspSession', () => {
     s.pause();
     s.tick(EPOCH + 5000);
     expect(t.sent).toHaveLength(0);
+  });
+});
+
+describe('FrameTicker', () => {
+  it('ticks on the grid origin + k * period even when a tick runs late, and stops when told', () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const seen: number[] = [];
+      const ticker = new FrameTicker(systemClock, (now) => {
+        seen.push(now);
+        if (seen.length === 2) vi.setSystemTime(now + 30); // a slow tick: the next one must still be on the grid
+        return seen.length < 5;
+      });
+      ticker.setGrid(999_990, 100);
+      ticker.ensureRunning();
+      ticker.ensureRunning(); // idempotent: still one timer
+      vi.advanceTimersByTime(1000);
+      expect(seen).toEqual([1_000_090, 1_000_190, 1_000_290, 1_000_390, 1_000_490]);
+      expect(ticker.running).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
