@@ -171,6 +171,7 @@ export class CameraRecorder {
       ...(this.opts.ioTimeoutMs !== undefined ? { ioTimeoutMs: this.opts.ioTimeoutMs } : {}),
     });
     // TZ=UTC: -segment_atclocktime cuts on local-time multiples; UTC keeps them on the hour folders.
+    if (this.stopping) return { progressed: false }; // stop() arrived while we reconciled
     const child = spawn(this.opts.ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
     this.child = child;
     child.stdin.on('error', (err) => this.log.debug('ffmpeg stdin closed', { error: err.message }));
