@@ -26,11 +26,21 @@ import { encode } from '../protocol/codec.js';
 import type { MotionPayload } from '../protocol/schemas/motion.js';
 import { topicFor } from '../protocol/topics.js';
 
-export const description = 'messages/s through the link (durable outbox) vs a bare MQTT.js QoS 1 publisher to the same broker; CPU per health report';
+export const description =
+  'messages/s through the link (durable outbox) vs a bare MQTT.js QoS 1 publisher to the same broker; CPU per health report';
 
 function motion(i: number): MotionPayload {
   const now = Date.now();
-  return { v: 1, ts: now, episodeId: `ep-${i}`, cameraId: 'cam-1', startedAt: now, peakScore: 0.5, source: 'pixel', phase: 'start' };
+  return {
+    v: 1,
+    ts: now,
+    episodeId: `ep-${i}`,
+    cameraId: 'cam-1',
+    startedAt: now,
+    peakScore: 0.5,
+    source: 'pixel',
+    phase: 'start',
+  };
 }
 
 async function embeddedBroker(): Promise<{ url: string; close(): Promise<void> }> {
@@ -48,7 +58,11 @@ async function embeddedBroker(): Promise<{ url: string; close(): Promise<void> }
 }
 
 async function bare(url: string, agentId: string, n: number, protocolVersion: 4 | 5): Promise<number> {
-  const client = await mqtt.connectAsync(url, { clientId: `${agentId}-bare`, reconnectPeriod: 0, protocolVersion });
+  const client = await mqtt.connectAsync(url, {
+    clientId: `${agentId}-bare`,
+    reconnectPeriod: 0,
+    protocolVersion,
+  });
   const topic = topicFor('motion', agentId);
   const payloads = Array.from({ length: n }, (_, i) => encode('motion', motion(i)));
   const t0 = performance.now();
@@ -58,9 +72,17 @@ async function bare(url: string, agentId: string, n: number, protocolVersion: 4 
   return (n / ms) * 1000;
 }
 
-async function throughLink(url: string, agentId: string, n: number, fsync: boolean): Promise<{ rate: number; version: 4 | 5 }> {
+async function throughLink(
+  url: string,
+  agentId: string,
+  n: number,
+  fsync: boolean,
+): Promise<{ rate: number; version: 4 | 5 }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-link-'));
-  const link = createLink({ agentId, url, outbox: { dir, fsync }, drainOnStopMs: 0 }, { clock: systemClock, log: silentLogger, agentVersion: 'bench', startedAt: Date.now() });
+  const link = createLink(
+    { agentId, url, outbox: { dir, fsync }, drainOnStopMs: 0 },
+    { clock: systemClock, log: silentLogger, agentVersion: 'bench', startedAt: Date.now() },
+  );
   await link.start(AbortSignal.timeout(30_000));
   await link.whenUp();
   const version = link.health()['protocolVersion'] === 5 ? 5 : 4;
@@ -88,7 +110,10 @@ async function cpuMs(): Promise<number> {
   return (self.user + self.system) / 1000 + children;
 }
 
-async function perReport(reports: number, once: () => Promise<unknown>): Promise<{ cpu: number; wall: number }> {
+async function perReport(
+  reports: number,
+  once: () => Promise<unknown>,
+): Promise<{ cpu: number; wall: number }> {
   for (let i = 0; i < 2; i++) await once(); // warm caches and JIT
   const c0 = await cpuMs();
   const t0 = performance.now();
@@ -97,13 +122,22 @@ async function perReport(reports: number, once: () => Promise<unknown>): Promise
 }
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { messages: { type: 'string', default: '5000' }, reports: { type: 'string', default: '20' }, url: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      messages: { type: 'string', default: '5000' },
+      reports: { type: 'string', default: '20' },
+      url: { type: 'string' },
+    },
+  });
   const n = Number(values.messages);
   const reports = Number(values.reports);
   const given = values.url ?? process.env['MQTT_URL'];
   const broker = given ? { url: given, close: () => Promise.resolve() } : await embeddedBroker();
   const agentId = `bench-${process.pid}`;
-  process.stdout.write(`broker: ${given ? broker.url : 'embedded aedes (MQTT 3.1.1)'}; ${n} motion events, QoS 1\n`);
+  process.stdout.write(
+    `broker: ${given ? broker.url : 'embedded aedes (MQTT 3.1.1)'}; ${n} motion events, QoS 1\n`,
+  );
   try {
     // Alternate and take the best of two each, so a burst of load elsewhere on the machine hurts neither side alone.
     const b: number[] = [];
@@ -122,15 +156,29 @@ export async function run(args: string[]): Promise<void> {
     const best = (xs: number[]): number => Math.max(...xs);
     process.stdout.write(`protocol: MQTT ${version === 5 ? '5' : '3.1.1'}\n`);
     process.stdout.write(`bare MQTT.js publisher:        ${best(b).toFixed(0)} msg/s\n`);
-    process.stdout.write(`link (outbox, fsync):          ${best(l).toFixed(0)} msg/s  ratio ${(best(l) / best(b)).toFixed(2)}\n`);
-    process.stdout.write(`link (outbox, no fsync):       ${best(lNoSync).toFixed(0)} msg/s  ratio ${(best(lNoSync) / best(b)).toFixed(2)}\n`);
+    process.stdout.write(
+      `link (outbox, fsync):          ${best(l).toFixed(0)} msg/s  ratio ${(best(l) / best(b)).toFixed(2)}\n`,
+    );
+    process.stdout.write(
+      `link (outbox, no fsync):       ${best(lNoSync).toFixed(0)} msg/s  ratio ${(best(lNoSync) / best(b)).toFixed(2)}\n`,
+    );
   } finally {
     await broker.close();
   }
 
-  const collector = createHealthCollector({ clock: systemClock, agentVersion: 'bench', recordingsPath: os.tmpdir() });
+  const collector = createHealthCollector({
+    clock: systemClock,
+    agentVersion: 'bench',
+    recordingsPath: os.tmpdir(),
+  });
   const ours = await perReport(reports, () => collector.collect());
-  const naive = await perReport(reports, () => Promise.all([si.currentLoad(), si.mem(), si.fsSize(), si.cpuTemperature(), Promise.resolve(si.time())]));
-  process.stdout.write(`health report (ours):          ${ours.cpu.toFixed(2)} ms CPU, ${ours.wall.toFixed(2)} ms wall per report\n`);
-  process.stdout.write(`systeminformation equivalents: ${naive.cpu.toFixed(2)} ms CPU, ${naive.wall.toFixed(2)} ms wall  ratio ours/naive CPU ${(ours.cpu / naive.cpu).toFixed(2)}\n`);
+  const naive = await perReport(reports, () =>
+    Promise.all([si.currentLoad(), si.mem(), si.fsSize(), si.cpuTemperature(), Promise.resolve(si.time())]),
+  );
+  process.stdout.write(
+    `health report (ours):          ${ours.cpu.toFixed(2)} ms CPU, ${ours.wall.toFixed(2)} ms wall per report\n`,
+  );
+  process.stdout.write(
+    `systeminformation equivalents: ${naive.cpu.toFixed(2)} ms CPU, ${naive.wall.toFixed(2)} ms wall  ratio ours/naive CPU ${(ours.cpu / naive.cpu).toFixed(2)}\n`,
+  );
 }

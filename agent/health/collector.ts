@@ -70,10 +70,16 @@ export function toCameraHealth(c: CameraStatus, now: number): CameraHealth {
       depthMs: c.oldestFootageAt === null ? 0 : Math.max(0, now - c.oldestFootageAt),
       bytes: Math.max(0, c.bufferBytes),
     },
-    gapsLastHour: { count: Math.max(0, Math.trunc(c.gapsLastHour.count)), totalMs: Math.max(0, c.gapsLastHour.totalMs) },
+    gapsLastHour: {
+      count: Math.max(0, Math.trunc(c.gapsLastHour.count)),
+      totalMs: Math.max(0, c.gapsLastHour.totalMs),
+    },
     motionSource: c.motionSource,
   };
   if (c.clockOffsetMs !== undefined && Number.isFinite(c.clockOffsetMs)) out.clockOffsetMs = c.clockOffsetMs;
-  if (c.error) out.error = redactText(c.error).replace(/\p{Cc}/gu, ' ').slice(0, 200);
+  if (c.error)
+    out.error = redactText(c.error)
+      .replace(/\p{Cc}/gu, ' ')
+      .slice(0, 200);
   return out;
 }

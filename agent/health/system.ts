@@ -52,7 +52,9 @@ export class SystemSampler {
   }
 
   private async temperature(): Promise<number | undefined> {
-    this.sensor ??= findSensor(this.opts.sysfs ?? { thermal: '/sys/class/thermal', hwmon: '/sys/class/hwmon' });
+    this.sensor ??= findSensor(
+      this.opts.sysfs ?? { thermal: '/sys/class/thermal', hwmon: '/sys/class/hwmon' },
+    );
     const file = await this.sensor;
     if (!file) return undefined;
     try {
@@ -94,7 +96,12 @@ export async function findSensor(roots: { thermal: string; hwmon: string }): Pro
         if (Number.isFinite(v)) return file;
       } catch (err) {
         // Some zones exist but cannot be read (EINVAL/ENODATA when the sensor is off): try the next.
-        if (!['ENOENT', 'EINVAL', 'ENODATA', 'EIO', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+        if (
+          !['ENOENT', 'EINVAL', 'ENODATA', 'EIO', 'EACCES'].includes(
+            (err as NodeJS.ErrnoException).code ?? '',
+          )
+        )
+          throw err;
       }
     }
   }

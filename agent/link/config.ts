@@ -31,7 +31,11 @@ export const LinkConfigSchema = z.object({
   protocol: z.union([z.literal('auto'), z.literal(5), z.literal(4)]).default('auto'),
   keepaliveS: z.int().min(5).max(65_535).default(30),
   /** 7 days: a site offline for a long weekend still gets the requests sent meanwhile. */
-  sessionExpiryS: z.int().min(0).max(0xffff_ffff).default(7 * 24 * 3600),
+  sessionExpiryS: z
+    .int()
+    .min(0)
+    .max(0xffff_ffff)
+    .default(7 * 24 * 3600),
   connectTimeoutMs: z.int().min(100).default(10_000),
   reconnect: z
     .object({
@@ -44,7 +48,10 @@ export const LinkConfigSchema = z.object({
   healthIntervalMs: z.int().min(100).default(30_000),
   outbox: z.object({
     dir: z.string().min(1),
-    maxBytes: z.int().min(1024).default(64 << 20),
+    maxBytes: z
+      .int()
+      .min(1024)
+      .default(64 << 20),
     maxEntries: z.int().min(1).default(100_000),
     fsync: z.boolean().default(true),
   }),

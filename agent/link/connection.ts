@@ -159,7 +159,12 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
       queueQoSZero: false,
       will: { topic: will.topic, payload: will.payload, qos: 1, retain: true },
       ...(v === 5
-        ? { properties: { sessionExpiryInterval: this.opts.sessionExpiryS, maximumPacketSize: this.opts.maximumPacketSize } }
+        ? {
+            properties: {
+              sessionExpiryInterval: this.opts.sessionExpiryS,
+              maximumPacketSize: this.opts.maximumPacketSize,
+            },
+          }
         : {}),
       ...(this.opts.username !== undefined ? { username: this.opts.username } : {}),
       ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
@@ -177,7 +182,11 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
         sessionPresent: connack.sessionPresent,
         receiveMaximum: connack.properties?.receiveMaximum ?? 65_535,
       };
-      this.opts.log.info('mqtt connected', { url: redactUrl(this.opts.url), protocolVersion: v, sessionPresent: connack.sessionPresent });
+      this.opts.log.info('mqtt connected', {
+        url: redactUrl(this.opts.url),
+        protocolVersion: v,
+        sessionPresent: connack.sessionPresent,
+      });
       this.emit('up', this.session);
     });
     client.on('message', (topic, payload) => {
@@ -198,12 +207,21 @@ export class MqttConnection extends EventEmitter<ConnectionEvents> {
       if (wasUp) this.emit('down', this.lastError || 'connection closed');
       if (this.stopped) return;
       let delay = this.backoff.next();
-      if (!wasUp && this.opts.protocol === 'auto' && v === 5 && connackError !== undefined && UNSUPPORTED_VERSION.has(connackError)) {
+      if (
+        !wasUp &&
+        this.opts.protocol === 'auto' &&
+        v === 5 &&
+        connackError !== undefined &&
+        UNSUPPORTED_VERSION.has(connackError)
+      ) {
         this.version = 4;
         delay = 0;
         this.opts.log.info('broker refused MQTT 5; falling back to 3.1.1');
       } else {
-        this.opts.log.warn('mqtt connection lost; retrying', { inMs: delay, reason: this.lastError || 'closed' });
+        this.opts.log.warn('mqtt connection lost; retrying', {
+          inMs: delay,
+          reason: this.lastError || 'closed',
+        });
       }
       this.timer = setTimeout(() => this.attempt(), delay);
     });

@@ -17,7 +17,14 @@ import { encode, lastWill, type AgentPublisher } from '../../protocol/codec.js';
 import type { CameraInfo } from '../../protocol/schemas/cameras.js';
 import type { HealthPayload } from '../../protocol/schemas/health.js';
 import type { MotionPayload } from '../../protocol/schemas/motion.js';
-import { TOPICS, agentSubscriptions, topicFor, type TopicName, type TopicPayload, type TopicsFrom } from '../../protocol/topics.js';
+import {
+  TOPICS,
+  agentSubscriptions,
+  topicFor,
+  type TopicName,
+  type TopicPayload,
+  type TopicsFrom,
+} from '../../protocol/topics.js';
 import type { LinkConfig } from './config.js';
 import { MqttConnection, type TlsOptions } from './connection.js';
 import { Outbox, type OutboxClass } from './outbox.js';
@@ -40,7 +47,11 @@ export interface LinkDeps {
   handlers?: RequestHandlers;
 }
 
-const CLASS: Partial<Record<TopicName, OutboxClass>> = { motion: 'event', replies: 'reply', health: 'health' };
+const CLASS: Partial<Record<TopicName, OutboxClass>> = {
+  motion: 'event',
+  replies: 'reply',
+  health: 'health',
+};
 
 export class Link implements Service, AgentPublisher {
   readonly name = 'link';
@@ -61,7 +72,13 @@ export class Link implements Service, AgentPublisher {
     private readonly deps: LinkDeps,
   ) {
     this.outbox = new Outbox({ ...cfg.outbox, log: deps.log.child({ part: 'outbox' }) });
-    this.router = new RequestRouter(deps.handlers ?? {}, cfg.requests, (r) => this.publish('replies', r), deps.clock, deps.log);
+    this.router = new RequestRouter(
+      deps.handlers ?? {},
+      cfg.requests,
+      (r) => this.publish('replies', r),
+      deps.clock,
+      deps.log,
+    );
     this.requestsTopic = topicFor('requests', cfg.agentId);
   }
 
@@ -84,12 +101,25 @@ export class Link implements Service, AgentPublisher {
       connectTimeoutMs: this.cfg.connectTimeoutMs,
       backoff: this.cfg.reconnect,
       will: () => {
-        const w = lastWill(this.cfg.agentId, { agentVersion: this.deps.agentVersion, startedAt: this.deps.startedAt, now: this.deps.clock.now() });
+        const w = lastWill(this.cfg.agentId, {
+          agentVersion: this.deps.agentVersion,
+          startedAt: this.deps.startedAt,
+          now: this.deps.clock.now(),
+        });
         return { topic: w.topic, payload: w.payload };
       },
       log: this.deps.log,
     });
-    const pump = new Pump(this.outbox, conn, (name) => ({ topic: topicFor(name as TopicName, this.cfg.agentId), qos: TOPICS[name as TopicName].qos === 0 ? 0 : 1 }), this.cfg.maxInflight, this.deps.log);
+    const pump = new Pump(
+      this.outbox,
+      conn,
+      (name) => ({
+        topic: topicFor(name as TopicName, this.cfg.agentId),
+        qos: TOPICS[name as TopicName].qos === 0 ? 0 : 1,
+      }),
+      this.cfg.maxInflight,
+      this.deps.log,
+    );
     this.conn = conn;
     this.pump = pump;
     this.outbox.onReady(() => pump.kick());
@@ -105,7 +135,9 @@ export class Link implements Service, AgentPublisher {
     this.state = 'degraded';
     conn.start();
     this.unsubscribeMotion = this.deps.motion?.((e) => {
-      this.publish('motion', e).catch((err: unknown) => this.deps.log.error('motion event not queued', { err: String(err) }));
+      this.publish('motion', e).catch((err: unknown) =>
+        this.deps.log.error('motion event not queued', { err: String(err) }),
+      );
     });
     if (this.deps.health) this.scheduleHealth(this.deps.health);
   }
@@ -118,11 +150,13 @@ export class Link implements Service, AgentPublisher {
     const bytes = encode(name, payload);
     const cls = CLASS[name];
     if (cls) {
-      if (!(await this.outbox.append(cls, name, bytes))) this.deps.log.warn('outbox full: message dropped', { name });
+      if (!(await this.outbox.append(cls, name, bytes)))
+        this.deps.log.warn('outbox full: message dropped', { name });
       return;
     }
     if (name === 'cameras') this.inventory = bytes;
-    if (this.conn?.up) await this.conn.publish(topicFor(name, this.cfg.agentId), bytes, 1, TOPICS[name].retained);
+    if (this.conn?.up)
+      await this.conn.publish(topicFor(name, this.cfg.agentId), bytes, 1, TOPICS[name].retained);
   }
 
   /** Replaces the retained inventory (no credentials: the schema refuses URLs and passwords). */
@@ -150,7 +184,14 @@ export class Link implements Service, AgentPublisher {
     const conn = this.conn;
     if (conn?.up) await this.drain(this.cfg.drainOnStopMs);
     const now = this.deps.clock.now();
-    const offline = encode('status', { v: 1, ts: now, state: 'offline', agentVersion: this.deps.agentVersion, startedAt: this.deps.startedAt, reason: 'shutdown' });
+    const offline = encode('status', {
+      v: 1,
+      ts: now,
+      state: 'offline',
+      agentVersion: this.deps.agentVersion,
+      startedAt: this.deps.startedAt,
+      reason: 'shutdown',
+    });
     await conn?.stop({ topic: topicFor('status', this.cfg.agentId), payload: offline, timeoutMs: 2_000 });
     await this.outbox.close();
     this.state = 'stopped';
@@ -172,16 +213,28 @@ export class Link implements Service, AgentPublisher {
   private async onUp(sessionPresent: boolean): Promise<void> {
     const conn = this.conn;
     if (!conn?.up) return;
-    const online = encode('status', { v: 1, ts: this.deps.clock.now(), state: 'online', agentVersion: this.deps.agentVersion, startedAt: this.deps.startedAt });
+    const online = encode('status', {
+      v: 1,
+      ts: this.deps.clock.now(),
+      state: 'online',
+      agentVersion: this.deps.agentVersion,
+      startedAt: this.deps.startedAt,
+    });
     // Published before the pump starts, so `online` precedes the backlog.
     const status = conn.publish(topicFor('status', this.cfg.agentId), online, 1, true);
-    const inv = this.inventory ? conn.publish(topicFor('cameras', this.cfg.agentId), this.inventory, 1, true) : undefined;
+    const inv = this.inventory
+      ? conn.publish(topicFor('cameras', this.cfg.agentId), this.inventory, 1, true)
+      : undefined;
     this.pump?.up(conn.up);
     try {
       // With a present session the broker still has our subscription (MQTT-3.2.2-2);
       // subscribing again is harmless and covers a broker that lost its state. Only
       // after the SUBACK is the link "ok": from then on the broker queues our requests.
-      await Promise.all([status, inv, ...agentSubscriptions(this.cfg.agentId).map((s) => conn.subscribe(s.filter, s.qos === 0 ? 0 : 1))]);
+      await Promise.all([
+        status,
+        inv,
+        ...agentSubscriptions(this.cfg.agentId).map((s) => conn.subscribe(s.filter, s.qos === 0 ? 0 : 1)),
+      ]);
     } catch (err) {
       if (!conn.up) return; // the session already ended; the next one starts over
       this.deps.log.error('session setup incomplete', { sessionPresent, err: String(err) });
@@ -199,7 +252,8 @@ export class Link implements Service, AgentPublisher {
       } catch (err) {
         this.deps.log.warn('health report failed', { err: String(err) });
       }
-      if (this.stopping === undefined && this.state !== 'stopped') this.healthTimer = setTimeout(() => void tick(), this.cfg.healthIntervalMs);
+      if (this.stopping === undefined && this.state !== 'stopped')
+        this.healthTimer = setTimeout(() => void tick(), this.cfg.healthIntervalMs);
     };
     this.healthTimer = setTimeout(() => void tick(), Math.min(1_000, this.cfg.healthIntervalMs));
   }
@@ -214,9 +268,14 @@ export class Link implements Service, AgentPublisher {
   private async loadTls(): Promise<TlsOptions | undefined> {
     const t = this.cfg.tls;
     if (!t) return undefined;
-    const pick = async (text?: string, file?: string): Promise<string | undefined> => text ?? (file ? await readFile(file, 'utf8') : undefined);
+    const pick = async (text?: string, file?: string): Promise<string | undefined> =>
+      text ?? (file ? await readFile(file, 'utf8') : undefined);
     const out: TlsOptions = { rejectUnauthorized: t.rejectUnauthorized };
-    const [ca, cert, key] = await Promise.all([pick(t.ca, t.caFile), pick(t.cert, t.certFile), pick(t.key, t.keyFile)]);
+    const [ca, cert, key] = await Promise.all([
+      pick(t.ca, t.caFile),
+      pick(t.cert, t.certFile),
+      pick(t.key, t.keyFile),
+    ]);
     if (ca) out.ca = ca;
     if (cert) out.cert = cert;
     if (key) out.key = key;

@@ -21,6 +21,23 @@ import path from 'node:path';
 
 export type OutboxClass = 'reply' | 'event' | 'health';
 
+/** A queued message in memory; `writing` until its batch is on disk. */
+export interface OutboxEntry {
+  readonly seq: number;
+  readonly cls: OutboxClass;
+  readonly name: string;
+  readonly payload: Buffer;
+  state: 'writing' | 'pending' | 'inflight' | 'done';
+}
+
+export interface OutboxStats {
+  queued: number;
+  bytes: number;
+  inflight: number;
+  dropped: Record<OutboxClass, number>;
+  recoveredTornBytes: number;
+}
+
 /** A queued message: `s` sequence, `c` class, `n` protocol topic name. */
 export interface RecordHeader {
   s: number;
@@ -205,7 +222,10 @@ export class SegmentFiles {
   }
 
   /** Appends a batch, first rolling to a new file named `firstSeq` if the current one is full. */
-  async append(buf: Buffer, opts: { fsync: boolean; rollAt: number; firstSeq: number; maxSeq: number }): Promise<void> {
+  async append(
+    buf: Buffer,
+    opts: { fsync: boolean; rollAt: number; firstSeq: number; maxSeq: number },
+  ): Promise<void> {
     if (!this.active) throw new Error('outbox is not open');
     if (this.active.size >= opts.rollAt) {
       await this.active.close();

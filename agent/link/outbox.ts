@@ -10,9 +10,9 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../../lib/log.js';
 import { silentLogger } from '../../lib/log.js';
 import { SegmentFiles, frame, recoverLog, writeCommitted } from './outbox-log.js';
-import type { OutboxClass } from './outbox-log.js';
+import type { OutboxClass, OutboxEntry, OutboxStats } from './outbox-log.js';
 
-export type { OutboxClass } from './outbox-log.js';
+export type { OutboxClass, OutboxEntry, OutboxStats } from './outbox-log.js';
 
 export interface OutboxOptions {
   dir: string;
@@ -27,22 +27,6 @@ export interface OutboxOptions {
   /** How long acknowledgements are batched before the committed mark is written. */
   commitDelayMs?: number;
   log?: Logger;
-}
-
-export interface OutboxEntry {
-  readonly seq: number;
-  readonly cls: OutboxClass;
-  readonly name: string;
-  readonly payload: Buffer;
-  state: 'writing' | 'pending' | 'inflight' | 'done';
-}
-
-export interface OutboxStats {
-  queued: number;
-  bytes: number;
-  inflight: number;
-  dropped: Record<OutboxClass, number>;
-  recoveredTornBytes: number;
 }
 
 /** Eviction order when the bound is reached: health first, then events; never replies. */
@@ -65,7 +49,13 @@ export class Outbox {
   private readonly dropped: Record<OutboxClass, number> = { reply: 0, event: 0, health: 0 };
   private tornBytes = 0;
   private readonly files: SegmentFiles;
-  private batch: { buf: Buffer[]; entries: OutboxEntry[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] } | undefined;
+  private batch:
+    | {
+        buf: Buffer[];
+        entries: OutboxEntry[];
+        waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+      }
+    | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private commitTimer: NodeJS.Timeout | undefined;
   private commitWritten = 0;
@@ -82,7 +72,8 @@ export class Outbox {
     const rec = await recoverLog(this.opts.dir);
     this.committed = this.commitWritten = rec.committed;
     this.tornBytes = rec.truncatedBytes;
-    if (rec.truncatedBytes > 0) this.log.warn('outbox: cut a torn record left by a crash', { bytes: rec.truncatedBytes });
+    if (rec.truncatedBytes > 0)
+      this.log.warn('outbox: cut a torn record left by a crash', { bytes: rec.truncatedBytes });
     let maxSeq = rec.committed;
     for (const r of rec.records.sort((a, b) => a.header.s - b.header.s)) {
       maxSeq = Math.max(maxSeq, r.header.s);
@@ -158,8 +149,15 @@ export class Outbox {
 
   stats(): OutboxStats {
     let inflight = 0;
-    for (let i = this.head; i < this.entries.length; i++) if (this.entries[i]!.state === 'inflight') inflight++;
-    return { queued: this.liveCount, bytes: this.liveBytes, inflight, dropped: { ...this.dropped }, recoveredTornBytes: this.tornBytes };
+    for (let i = this.head; i < this.entries.length; i++)
+      if (this.entries[i]!.state === 'inflight') inflight++;
+    return {
+      queued: this.liveCount,
+      bytes: this.liveBytes,
+      inflight,
+      dropped: { ...this.dropped },
+      recoveredTornBytes: this.tornBytes,
+    };
   }
 
   async close(): Promise<void> {
@@ -188,7 +186,8 @@ export class Outbox {
   /** Sequence numbers to drop so `bytes` more fit, or undefined if it must be rejected. */
   private makeRoom(cls: OutboxClass, bytes: number): number[] | undefined {
     const fits = (freedBytes: number, freedCount: number): boolean =>
-      this.liveBytes - freedBytes + bytes <= this.opts.maxBytes && this.liveCount - freedCount + 1 <= this.opts.maxEntries;
+      this.liveBytes - freedBytes + bytes <= this.opts.maxBytes &&
+      this.liveCount - freedCount + 1 <= this.opts.maxEntries;
     if (fits(0, 0)) return [];
     const victims: OutboxEntry[] = [];
     let freedBytes = 0;
@@ -208,7 +207,11 @@ export class Outbox {
       this.dropped[v.cls] += 1;
       this.finish(v);
     }
-    if (victims.length > 0) this.log.warn('outbox full: dropped oldest', { count: victims.length, classes: [...new Set(victims.map((v) => v.cls))] });
+    if (victims.length > 0)
+      this.log.warn('outbox full: dropped oldest', {
+        count: victims.length,
+        classes: [...new Set(victims.map((v) => v.cls))],
+      });
     this.advance();
     return victims.map((v) => v.seq);
   }
@@ -248,7 +251,9 @@ export class Outbox {
       this.log.error('outbox: write failed; continuing in memory', { err });
       for (const e of batch.entries) if (e.state === 'writing') e.state = 'pending';
       for (const w of batch.waiters) w.reject(err);
-      await this.files.reopen(this.nextSeq).catch((e: unknown) => this.log.error('outbox: cannot open a new segment', { err: e }));
+      await this.files
+        .reopen(this.nextSeq)
+        .catch((e: unknown) => this.log.error('outbox: cannot open a new segment', { err: e }));
     }
     for (const fn of this.listeners) fn();
   }
@@ -263,12 +268,15 @@ export class Outbox {
       this.entries = this.entries.slice(this.head);
       this.cursor = Math.max(0, this.cursor - this.head);
       this.head = 0;
-      for (const c of Object.keys(this.fifo) as OutboxClass[]) this.fifo[c] = this.fifo[c].filter((e) => e.state !== 'done');
+      for (const c of Object.keys(this.fifo) as OutboxClass[])
+        this.fifo[c] = this.fifo[c].filter((e) => e.state !== 'done');
     }
     if (this.committed !== this.commitWritten && !this.commitTimer && this.files.isOpen) {
       this.commitTimer = setTimeout(() => {
         this.commitTimer = undefined;
-        this.flushing = this.flushing.then(() => this.writeCommit()).catch((err: unknown) => this.log.error('outbox: commit failed', { err }));
+        this.flushing = this.flushing
+          .then(() => this.writeCommit())
+          .catch((err: unknown) => this.log.error('outbox: commit failed', { err }));
       }, this.opts.commitDelayMs ?? 200);
     }
   }

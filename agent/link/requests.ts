@@ -23,7 +23,10 @@ export interface ReplyContext {
   reply<T extends ReplyType>(body: ReplyBody<T>): Promise<void>;
 }
 
-export type RequestHandler<T extends RequestType> = (request: RequestOf<T>, ctx: ReplyContext) => Promise<void> | void;
+export type RequestHandler<T extends RequestType> = (
+  request: RequestOf<T>,
+  ctx: ReplyContext,
+) => Promise<void> | void;
 /** Handlers by request type; a type without one is answered `unsupported`. `ping` is built in. */
 export type RequestHandlers = { [T in RequestType]?: RequestHandler<T> };
 
@@ -93,8 +96,10 @@ export class RequestRouter {
         await ctx.reply<'ack'>({ type: 'ack', detail: 'pong' });
       } else {
         // Indexed by the request's own type, so the handler takes exactly this request.
-        const handler = this.handlers[request.type] as ((r: RequestPayload, c: ReplyContext) => Promise<void> | void) | undefined;
-        if (!handler) return await this.fail(request.requestId, 'unsupported', `no handler for ${request.type}`, seq);
+        const handler = this.handlers[request.type] as
+          ((r: RequestPayload, c: ReplyContext) => Promise<void> | void) | undefined;
+        if (!handler)
+          return await this.fail(request.requestId, 'unsupported', `no handler for ${request.type}`, seq);
         await handler(request, ctx);
       }
       this.counters.handled++;

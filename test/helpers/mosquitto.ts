@@ -49,10 +49,50 @@ async function listening(port: number): Promise<boolean> {
 /** A self-signed CA and a server certificate for 127.0.0.1 (EC keys: fast to make). */
 async function makeCerts(dir: string): Promise<void> {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=camconnect-test-ca'], { cwd: dir });
-  await run('openssl', ['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], { cwd: dir });
+  await run(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=camconnect-test-ca',
+    ],
+    { cwd: dir },
+  );
+  await run(
+    'openssl',
+    ['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'],
+    { cwd: dir },
+  );
   await writeFile(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  await run('openssl', ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext'], { cwd: dir });
+  await run(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.crt',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+    ],
+    { cwd: dir },
+  );
 }
 
 export interface MosquittoOptions {
@@ -66,9 +106,32 @@ export interface MosquittoOptions {
 /** A client certificate and key (PEM) signed by the test CA, CN = `cn`. */
 async function makeClientCert(dir: string, cn: string): Promise<{ cert: string; key: string }> {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', ['req', ...ec, '-keyout', `${cn}.key`, '-out', `${cn}.csr`, '-subj', `/CN=${cn}`], { cwd: dir });
-  await run('openssl', ['x509', '-req', '-in', `${cn}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${cn}.crt`, '-days', '2'], { cwd: dir });
-  return { cert: await readFile(path.join(dir, `${cn}.crt`), 'utf8'), key: await readFile(path.join(dir, `${cn}.key`), 'utf8') };
+  await run('openssl', ['req', ...ec, '-keyout', `${cn}.key`, '-out', `${cn}.csr`, '-subj', `/CN=${cn}`], {
+    cwd: dir,
+  });
+  await run(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${cn}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${cn}.crt`,
+      '-days',
+      '2',
+    ],
+    { cwd: dir },
+  );
+  return {
+    cert: await readFile(path.join(dir, `${cn}.crt`), 'utf8'),
+    key: await readFile(path.join(dir, `${cn}.key`), 'utf8'),
+  };
 }
 
 export class OwnMosquitto {
@@ -139,7 +202,9 @@ export class OwnMosquitto {
 
   private async launch(): Promise<void> {
     this.stderr = '';
-    const child = spawn('mosquitto', ['-c', path.join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('mosquitto', ['-c', path.join(this.dir, 'mosquitto.conf')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.child = child;
     child.stderr?.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
     for (let i = 0; i < 200; i++) {

@@ -14,7 +14,13 @@ if (!url || !agentId || !dir) {
   process.exit(2);
 }
 const link = createLink(
-  { agentId, url, outbox: { dir }, reconnect: { initialMs: 100, maxMs: 1_000, factor: 2, floorMs: 20 }, keepaliveS: 5 },
+  {
+    agentId,
+    url,
+    outbox: { dir },
+    reconnect: { initialMs: 100, maxMs: 1_000, factor: 2, floorMs: 20 },
+    keepaliveS: 5,
+  },
   { clock: systemClock, log: silentLogger, agentVersion: '0.0.0-test', startedAt: Date.now() },
 );
 await link.start(AbortSignal.timeout(30_000));

@@ -39,7 +39,8 @@ export class AedesBroker implements TestBroker {
     this.persistence = (this.broker as unknown as { persistence: unknown }).persistence;
     const broker = this.broker;
     broker.on('publish', (packet, client) => {
-      if (client) this.ingress.push({ clientId: client.id, topic: packet.topic, payload: Buffer.from(packet.payload) });
+      if (client)
+        this.ingress.push({ clientId: client.id, topic: packet.topic, payload: Buffer.from(packet.payload) });
     });
     this.server = net.createServer((socket) => {
       this.sockets.add(socket);
@@ -91,7 +92,9 @@ export async function startAedes(): Promise<AedesBroker> {
 
 /** The brokers every link integration test runs against. */
 export function brokerTargets(): { name: string; start: () => Promise<TestBroker> }[] {
-  const targets: { name: string; start: () => Promise<TestBroker> }[] = [{ name: 'aedes (embedded)', start: startAedes }];
+  const targets: { name: string; start: () => Promise<TestBroker> }[] = [
+    { name: 'aedes (embedded)', start: startAedes },
+  ];
   const url = process.env['MQTT_URL'];
   if (url) targets.push({ name: `MQTT_URL (${url})`, start: () => Promise.resolve(externalBroker(url)) });
   return targets;

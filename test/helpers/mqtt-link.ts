@@ -97,7 +97,12 @@ export class Observer {
   }
 
   static async connect(url: string, opts: IClientOptions = {}): Promise<Observer> {
-    const client = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 200, connectTimeout: 10_000, ...opts });
+    const client = await mqtt.connectAsync(url, {
+      protocolVersion: 4,
+      reconnectPeriod: 200,
+      connectTimeout: 10_000,
+      ...opts,
+    });
     return new Observer(client);
   }
 
@@ -150,7 +155,13 @@ export async function makeLink(
       drainOnStopMs: 200,
       ...over.config,
     },
-    { clock: systemClock, log: silentLogger, agentVersion: '0.0.0-test', startedAt: Date.now(), ...over.deps },
+    {
+      clock: systemClock,
+      log: silentLogger,
+      agentVersion: '0.0.0-test',
+      startedAt: Date.now(),
+      ...over.deps,
+    },
   );
   return {
     link,
@@ -163,9 +174,27 @@ export async function makeLink(
 }
 
 /** A valid motion-start payload numbered i, for ordering checks. */
-export function motionEvent(i: number): { v: 1; ts: number; episodeId: string; cameraId: string; startedAt: number; peakScore: number; source: 'pixel'; phase: 'start' } {
+export function motionEvent(i: number): {
+  v: 1;
+  ts: number;
+  episodeId: string;
+  cameraId: string;
+  startedAt: number;
+  peakScore: number;
+  source: 'pixel';
+  phase: 'start';
+} {
   const now = Date.now();
-  return { v: 1, ts: now, episodeId: `ep-${i}`, cameraId: 'cam-1', startedAt: now, peakScore: 0.5, source: 'pixel', phase: 'start' };
+  return {
+    v: 1,
+    ts: now,
+    episodeId: `ep-${i}`,
+    cameraId: 'cam-1',
+    startedAt: now,
+    peakScore: 0.5,
+    source: 'pixel',
+    phase: 'start',
+  };
 }
 
 /** Indexes of motion events in arrival order, from `ep-N` episode ids. */

@@ -10,7 +10,15 @@ import { makeReply } from '../../protocol/envelope.js';
 import { topicFor } from '../../protocol/topics.js';
 import { OwnMosquitto, hasCommand } from '../helpers/mosquitto.js';
 import { startAedes, uniqueAgentId } from '../helpers/mqtt-broker.js';
-import { Observer, episodeIndexes, firstArrivals, makeLink, motionEvent, waitFor, type TestLink } from '../helpers/mqtt-link.js';
+import {
+  Observer,
+  episodeIndexes,
+  firstArrivals,
+  makeLink,
+  motionEvent,
+  waitFor,
+  type TestLink,
+} from '../helpers/mqtt-link.js';
 
 interface Restartable {
   url: string;
@@ -37,7 +45,8 @@ const targets: { name: string; skip: boolean; start: (agentId: string) => Promis
         close: () => b.close(),
         agent: () => ({}),
         bridge: () => ({}),
-        ingress: (topic) => b.ingress.filter((m) => m.topic === topic).map((m) => JSON.parse(m.payload.toString()) as unknown),
+        ingress: (topic) =>
+          b.ingress.filter((m) => m.topic === topic).map((m) => JSON.parse(m.payload.toString()) as unknown),
       };
     },
   },
@@ -45,7 +54,12 @@ const targets: { name: string; skip: boolean; start: (agentId: string) => Promis
     name: 'private Mosquitto (shipped config)',
     skip: !mosquittoHere,
     start: async (agentId) => {
-      const m = await OwnMosquitto.start({ users: [{ username: agentId, password: 'pw-agent' }, { username: 'bridge', password: 'pw-bridge' }] });
+      const m = await OwnMosquitto.start({
+        users: [
+          { username: agentId, password: 'pw-agent' },
+          { username: 'bridge', password: 'pw-bridge' },
+        ],
+      });
       return {
         url: m.url,
         restart: () => m.restart(),
@@ -70,7 +84,11 @@ describe.each(targets)('broker restart: $name', ({ skip, start }) => {
     const broker = await start(agentId);
     open.push(broker);
     // The bridge keeps a persistent session, so what arrives while it is reconnecting waits for it.
-    const bridge = await Observer.connect(broker.url, { clean: false, clientId: `obs-${agentId}`.slice(0, 64), ...broker.bridge() });
+    const bridge = await Observer.connect(broker.url, {
+      clean: false,
+      clientId: `obs-${agentId}`.slice(0, 64),
+      ...broker.bridge(),
+    });
     open.push(bridge);
     await bridge.subscribe(topicFor('motion', agentId));
     await bridge.subscribe(topicFor('replies', agentId));
@@ -81,7 +99,11 @@ describe.each(targets)('broker restart: $name', ({ skip, start }) => {
     const requestId = crypto.randomUUID();
     let restarting: Promise<void> | undefined;
     for (let i = 0; i < 300; i++) {
-      if (i % 10 === 0) await t.link.publish('replies', makeReply<'ack'>(requestId, { type: 'ack' }, { now: Date.now(), seq: i }));
+      if (i % 10 === 0)
+        await t.link.publish(
+          'replies',
+          makeReply<'ack'>(requestId, { type: 'ack' }, { now: Date.now(), seq: i }),
+        );
       else await t.link.publish('motion', motionEvent(i));
       if (i === 100) restarting = broker.restart();
       if (i % 20 === 0) await new Promise((r) => setTimeout(r, 10));
@@ -89,13 +111,23 @@ describe.each(targets)('broker restart: $name', ({ skip, start }) => {
     await restarting;
     const motion = () => bridge.on(topicFor('motion', agentId));
     const replies = () => bridge.on(topicFor('replies', agentId)).map((m) => (m.json as { seq: number }).seq);
-    await waitFor(() => new Set(episodeIndexes(motion())).size === 270 && new Set(replies()).size === 30, 'all 300 messages', 120_000);
+    await waitFor(
+      () => new Set(episodeIndexes(motion())).size === 270 && new Set(replies()).size === 30,
+      'all 300 messages',
+      120_000,
+    );
     // What the agent sent, in the order the broker took it. (aedes may hand a
     // reconnecting subscriber its offline queue and live messages interleaved,
     // so for it the subscriber's view proves no loss, the ingress proves order.)
-    const seen = broker.ingress ? broker.ingress(topicFor('motion', agentId)).map((json) => ({ json })) : motion();
-    expect(firstArrivals(episodeIndexes(seen))).toEqual(Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 10 !== 0));
-    const replySeqs = broker.ingress ? broker.ingress(topicFor('replies', agentId)).map((j) => (j as { seq: number }).seq) : replies();
+    const seen = broker.ingress
+      ? broker.ingress(topicFor('motion', agentId)).map((json) => ({ json }))
+      : motion();
+    expect(firstArrivals(episodeIndexes(seen))).toEqual(
+      Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 10 !== 0),
+    );
+    const replySeqs = broker.ingress
+      ? broker.ingress(topicFor('replies', agentId)).map((j) => (j as { seq: number }).seq)
+      : replies();
     expect(firstArrivals(replySeqs)).toEqual(Array.from({ length: 30 }, (_, i) => i * 10));
     expect(t.link.health()['state']).toBe('ok');
   });

@@ -10,7 +10,17 @@ import type { MotionPayload } from '../../protocol/schemas/motion.js';
 import { makeReply, makeRequest } from '../../protocol/envelope.js';
 import { topicFor } from '../../protocol/topics.js';
 import { brokerTargets, uniqueAgentId, type TestBroker } from '../helpers/mqtt-broker.js';
-import { Observer, clearRetained, episodeIndexes, firstArrivals, makeLink, motionEvent, proxyTo, waitFor, type LinkProxy } from '../helpers/mqtt-link.js';
+import {
+  Observer,
+  clearRetained,
+  episodeIndexes,
+  firstArrivals,
+  makeLink,
+  motionEvent,
+  proxyTo,
+  waitFor,
+  type LinkProxy,
+} from '../helpers/mqtt-link.js';
 
 describe.each(brokerTargets())('link delivery via $name', ({ start }) => {
   let broker: TestBroker;
@@ -40,11 +50,24 @@ describe.each(brokerTargets())('link delivery via $name', ({ start }) => {
       return () => episodes.off('episode', fn);
     };
     await bridge.subscribe(topicFor('motion', agentId));
-    const t = await makeLink(proxy.url, agentId, { config: { healthIntervalMs: 200 }, deps: { health, motion } });
+    const t = await makeLink(proxy.url, agentId, {
+      config: { healthIntervalMs: 200 },
+      deps: { health, motion },
+    });
     await t.link.start(AbortSignal.timeout(30_000));
-    await t.link.setCameras([{ id: 'cam-1', name: 'Front door', location: { lat: 40.7, lon: -74 }, streams: [{ role: 'main', width: 1920, height: 1080 }] }]);
+    await t.link.setCameras([
+      {
+        id: 'cam-1',
+        name: 'Front door',
+        location: { lat: 40.7, lon: -74 },
+        streams: [{ role: 'main', width: 1920, height: 1080 }],
+      },
+    ]);
     await t.link.whenUp();
-    await waitFor(() => bridge.on(statusTopic).some((m) => (m.json as { state: string }).state === 'online'), 'online status');
+    await waitFor(
+      () => bridge.on(statusTopic).some((m) => (m.json as { state: string }).state === 'online'),
+      'online status',
+    );
     await waitFor(() => bridge.on(topicFor('health', agentId)).length >= 2, 'two health reports');
     // Motion episodes arrive through the subscription the composition root hands in.
     episodes.emit('episode', motionEvent(7));
@@ -54,13 +77,19 @@ describe.each(brokerTargets())('link delivery via $name', ({ start }) => {
     const late = await Observer.connect(broker.url);
     await late.subscribe(topicFor('cameras', agentId));
     await late.subscribe(statusTopic);
-    await waitFor(() => late.on(topicFor('cameras', agentId)).length === 1 && late.on(statusTopic).length === 1, 'retained messages');
+    await waitFor(
+      () => late.on(topicFor('cameras', agentId)).length === 1 && late.on(statusTopic).length === 1,
+      'retained messages',
+    );
     expect(late.on(topicFor('cameras', agentId))[0]!.retain).toBe(true);
     expect(JSON.stringify(late.on(topicFor('cameras', agentId))[0]!.json)).not.toMatch(/rtsp|password/i);
     await late.close();
 
     await t.cleanup();
-    await waitFor(() => bridge.on(statusTopic).some((m) => (m.json as { reason?: string }).reason === 'shutdown'), 'offline status');
+    await waitFor(
+      () => bridge.on(statusTopic).some((m) => (m.json as { reason?: string }).reason === 'shutdown'),
+      'offline status',
+    );
     expect(episodes.listenerCount('episode')).toBe(0); // stop() unsubscribed
     await clearRetained(bridge, agentId);
   });
@@ -75,12 +104,20 @@ describe.each(brokerTargets())('link delivery via $name', ({ start }) => {
     const t = await makeLink(proxy.url, agentId);
     await t.link.start(AbortSignal.timeout(30_000));
     for (let chunk = 0; chunk < 100; chunk++) {
-      await Promise.all(Array.from({ length: 100 }, (_, i) => t.link.publish('motion', motionEvent(chunk * 100 + i))));
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => t.link.publish('motion', motionEvent(chunk * 100 + i))),
+      );
     }
     expect(t.link.health()['outbox']).toMatchObject({ queued: 10_000 });
     proxy.unblock();
-    await waitFor(() => new Set(episodeIndexes(bridge.on(motionTopic))).size === 10_000, '10,000 events', 120_000);
-    expect(firstArrivals(episodeIndexes(bridge.on(motionTopic)))).toEqual(Array.from({ length: 10_000 }, (_, i) => i));
+    await waitFor(
+      () => new Set(episodeIndexes(bridge.on(motionTopic))).size === 10_000,
+      '10,000 events',
+      120_000,
+    );
+    expect(firstArrivals(episodeIndexes(bridge.on(motionTopic)))).toEqual(
+      Array.from({ length: 10_000 }, (_, i) => i),
+    );
     await waitFor(() => (t.link.health()['outbox'] as { queued: number }).queued === 0, 'outbox empty');
     await t.cleanup();
     await clearRetained(bridge, agentId);
@@ -95,16 +132,29 @@ describe.each(brokerTargets())('link delivery via $name', ({ start }) => {
     await t.link.whenUp();
     const requestId = crypto.randomUUID();
     for (let i = 0; i < 300; i++) {
-      if (i % 10 === 0) await t.link.publish('replies', makeReply<'ack'>(requestId, { type: 'ack', detail: `r${i}` }, { now: Date.now(), seq: i }));
+      if (i % 10 === 0)
+        await t.link.publish(
+          'replies',
+          makeReply<'ack'>(requestId, { type: 'ack', detail: `r${i}` }, { now: Date.now(), seq: i }),
+        );
       else await t.link.publish('motion', motionEvent(i));
       if (i === 100 || i === 200) proxy.cut();
       if (i % 25 === 0) await new Promise((r) => setTimeout(r, 10));
     }
     const motion = () => bridge.on(topicFor('motion', agentId));
     const replies = () => bridge.on(topicFor('replies', agentId));
-    await waitFor(() => new Set(episodeIndexes(motion())).size === 270 && new Set(replies().map((m) => (m.json as { seq: number }).seq)).size === 30, 'all 300 messages');
-    expect(firstArrivals(episodeIndexes(motion()))).toEqual(Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 10 !== 0));
-    expect(firstArrivals(replies().map((m) => (m.json as { seq: number }).seq))).toEqual(Array.from({ length: 30 }, (_, i) => i * 10));
+    await waitFor(
+      () =>
+        new Set(episodeIndexes(motion())).size === 270 &&
+        new Set(replies().map((m) => (m.json as { seq: number }).seq)).size === 30,
+      'all 300 messages',
+    );
+    expect(firstArrivals(episodeIndexes(motion()))).toEqual(
+      Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 10 !== 0),
+    );
+    expect(firstArrivals(replies().map((m) => (m.json as { seq: number }).seq))).toEqual(
+      Array.from({ length: 30 }, (_, i) => i * 10),
+    );
     await t.cleanup();
     await clearRetained(bridge, agentId);
   });
@@ -121,7 +171,13 @@ describe.each(brokerTargets())('link delivery via $name', ({ start }) => {
     const ping = makeRequest<'ping'>({ type: 'ping' }, { now: Date.now() });
     await bridge.publish(topicFor('requests', agentId), JSON.stringify(ping));
     proxy.unblock();
-    await waitFor(() => bridge.on(topicFor('replies', agentId)).some((m) => (m.json as { requestId: string }).requestId === ping.requestId), 'reply to the queued request');
+    await waitFor(
+      () =>
+        bridge
+          .on(topicFor('replies', agentId))
+          .some((m) => (m.json as { requestId: string }).requestId === ping.requestId),
+      'reply to the queued request',
+    );
     await t.cleanup();
     await clearRetained(bridge, agentId);
   });
@@ -137,8 +193,13 @@ describe.each(brokerTargets())('link delivery via $name', ({ start }) => {
     proxy.unblock();
     const second = await makeLink(proxy.url, agentId, { dir: first.dir });
     await second.link.start(AbortSignal.timeout(30_000));
-    await waitFor(() => new Set(episodeIndexes(bridge.on(topicFor('motion', agentId)))).size === 50, '50 events');
-    expect(firstArrivals(episodeIndexes(bridge.on(topicFor('motion', agentId))))).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    await waitFor(
+      () => new Set(episodeIndexes(bridge.on(topicFor('motion', agentId)))).size === 50,
+      '50 events',
+    );
+    expect(firstArrivals(episodeIndexes(bridge.on(topicFor('motion', agentId))))).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     await second.cleanup();
     await first.cleanup();
     await clearRetained(bridge, agentId);
@@ -150,7 +211,12 @@ function sampleHealth() {
     v: 1 as const,
     ts: Date.now(),
     agentVersion: '0.0.0-test',
-    system: { cpuLoadPct: 1, memory: { usedBytes: 1, totalBytes: 2 }, volume: { usedBytes: 1, totalBytes: 2 }, uptimeS: 1 },
+    system: {
+      cpuLoadPct: 1,
+      memory: { usedBytes: 1, totalBytes: 2 },
+      volume: { usedBytes: 1, totalBytes: 2 },
+      uptimeS: 1,
+    },
     clock: { synced: true },
     cameras: [],
   };

@@ -32,7 +32,10 @@ describe.each(brokerTargets())('hostile requests via $name', ({ start }) => {
     bridge = await Observer.connect(broker.url);
     await bridge.subscribe(topicFor('replies', agentId));
     dir = await mkdtemp(path.join(os.tmpdir(), 'req-'));
-    child = spawn(process.execPath, ['--import', 'tsx', CHILD, broker.url, agentId, dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, ['--import', 'tsx', CHILD, broker.url, agentId, dir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-10_000)));
     await waitFor(() => out.includes('up') || child.exitCode !== null, 'agent child up');
     expect(child.exitCode).toBeNull();
@@ -45,19 +48,31 @@ describe.each(brokerTargets())('hostile requests via $name', ({ start }) => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const replies = () => bridge.on(topicFor('replies', agentId)).map((m) => m.json as { type: string; code?: string; requestId: string | null });
+  const replies = () =>
+    bridge
+      .on(topicFor('replies', agentId))
+      .map((m) => m.json as { type: string; code?: string; requestId: string | null });
   const requests = topicFor('requests', agentId);
 
   test('malformed, unknown and oversized requests get error replies; a ping gets ack', async () => {
     const unknownId = crypto.randomUUID();
     await bridge.publish(requests, '{not json');
-    await bridge.publish(requests, JSON.stringify({ v: 1, ts: 1, requestId: unknownId, type: 'self-destruct' }));
+    await bridge.publish(
+      requests,
+      JSON.stringify({ v: 1, ts: 1, requestId: unknownId, type: 'self-destruct' }),
+    );
     await bridge.publish(requests, Buffer.alloc(300 * 1024, 0x41));
     await bridge.publish(requests, JSON.stringify({ v: 1, type: 'ping' }));
     const ping = makeRequest<'ping'>({ type: 'ping' }, { now: Date.now() });
     await bridge.publish(requests, JSON.stringify(ping));
     await waitFor(() => replies().length === 5, 'five replies');
-    expect(replies().map((r) => r.code ?? r.type)).toEqual(['invalid', 'unsupported', 'too-large', 'invalid', 'ack']);
+    expect(replies().map((r) => r.code ?? r.type)).toEqual([
+      'invalid',
+      'unsupported',
+      'too-large',
+      'invalid',
+      'ack',
+    ]);
     expect(replies()[1]!.requestId).toBe(unknownId);
     expect(replies()[4]!.requestId).toBe(ping.requestId);
     expect(child.exitCode).toBeNull();
@@ -66,9 +81,17 @@ describe.each(brokerTargets())('hostile requests via $name', ({ start }) => {
   test('a flood is answered busy and the recorder keeps running; the agent answers again afterwards', async () => {
     const before = replies().length;
     const ticksBefore = ticks();
-    const flood = Array.from({ length: 500 }, () => JSON.stringify(makeRequest<'ping'>({ type: 'ping' }, { now: Date.now() })));
+    const flood = Array.from({ length: 500 }, () =>
+      JSON.stringify(makeRequest<'ping'>({ type: 'ping' }, { now: Date.now() })),
+    );
     await Promise.all(flood.map((f) => bridge.publish(requests, f)));
-    await waitFor(() => replies().slice(before).some((r) => r.code === 'busy'), 'busy replies');
+    await waitFor(
+      () =>
+        replies()
+          .slice(before)
+          .some((r) => r.code === 'busy'),
+      'busy replies',
+    );
     const floodReplies = () => replies().slice(before);
     expect(floodReplies().every((r) => r.type === 'ack' || r.code === 'busy')).toBe(true);
     // The stand-in recorder lives in the agent's process: it ticked on through the flood.
@@ -78,16 +101,14 @@ describe.each(brokerTargets())('hostile requests via $name', ({ start }) => {
     // Once the bucket refills, requests are served again: keep asking until one is.
     const asked = new Set<string>();
     let polls = 0;
-    await waitFor(
-      () => {
-        if (replies().some((r) => r.type === 'ack' && r.requestId !== null && asked.has(r.requestId))) return true;
-        if (polls++ % 25 !== 0) return false; // about two pings a second
-        const ping = makeRequest<'ping'>({ type: 'ping' }, { now: Date.now() });
-        asked.add(ping.requestId);
-        void bridge.publish(requests, JSON.stringify(ping));
-        return false;
-      },
-      'an ack after the flood',
-    );
+    await waitFor(() => {
+      if (replies().some((r) => r.type === 'ack' && r.requestId !== null && asked.has(r.requestId)))
+        return true;
+      if (polls++ % 25 !== 0) return false; // about two pings a second
+      const ping = makeRequest<'ping'>({ type: 'ping' }, { now: Date.now() });
+      asked.add(ping.requestId);
+      void bridge.publish(requests, JSON.stringify(ping));
+      return false;
+    }, 'an ack after the flood');
   });
 });

@@ -34,7 +34,10 @@ describe.each(brokerTargets())('last will via $name', ({ start }) => {
     const status = topicFor('status', agentId);
     await bridge.subscribe(status);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'will-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, broker.url, agentId, dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, broker.url, agentId, dir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -42,9 +45,15 @@ describe.each(brokerTargets())('last will via $name', ({ start }) => {
     try {
       await waitFor(() => out.includes('up') || child.exitCode !== null, 'agent child up');
       expect(child.exitCode, err).toBeNull();
-      await waitFor(() => bridge.on(status).some((m) => (m.json as { state: string }).state === 'online'), 'online');
+      await waitFor(
+        () => bridge.on(status).some((m) => (m.json as { state: string }).state === 'online'),
+        'online',
+      );
       child.kill('SIGKILL');
-      await waitFor(() => bridge.on(status).some((m) => (m.json as { state: string }).state === 'offline'), 'the will');
+      await waitFor(
+        () => bridge.on(status).some((m) => (m.json as { state: string }).state === 'offline'),
+        'the will',
+      );
       const will = bridge.on(status).find((m) => (m.json as { state: string }).state === 'offline')!;
       expect(will.json).toMatchObject({ v: 1, state: 'offline', reason: 'lost', agentVersion: '0.0.0-test' });
 

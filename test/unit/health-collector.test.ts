@@ -4,7 +4,13 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ManualClock } from '../../lib/clock.js';
 import { HealthPayload } from '../../protocol/schemas/health.js';
-import { HealthCollector, MarkerClockSync, SystemSampler, createHealthCollector, toCameraHealth } from '../../agent/health/index.js';
+import {
+  HealthCollector,
+  MarkerClockSync,
+  SystemSampler,
+  createHealthCollector,
+  toCameraHealth,
+} from '../../agent/health/index.js';
 import type { CameraStatus } from '../../agent/health/index.js';
 import { findSensor } from '../../agent/health/system.js';
 
@@ -24,8 +30,20 @@ const cam = (over: Partial<CameraStatus> = {}): CameraStatus => ({
 
 describe('health', () => {
   test('camera status becomes ages relative to one now; nonsense is cleaned, secrets redacted', () => {
-    expect(toCameraHealth(cam(), NOW)).toMatchObject({ newestSegmentAgeMs: 4_000, buffer: { oldestAt: NOW - 3_600_000, depthMs: 3_600_000, bytes: 1e9 } });
-    const odd = toCameraHealth(cam({ newestSegmentEndAt: NOW + 5_000, fps: Number.NaN, oldestFootageAt: null, recording: 'error', error: 'auth failed for rtsp://admin:hunter2@10.0.0.9/s\n' }), NOW);
+    expect(toCameraHealth(cam(), NOW)).toMatchObject({
+      newestSegmentAgeMs: 4_000,
+      buffer: { oldestAt: NOW - 3_600_000, depthMs: 3_600_000, bytes: 1e9 },
+    });
+    const odd = toCameraHealth(
+      cam({
+        newestSegmentEndAt: NOW + 5_000,
+        fps: Number.NaN,
+        oldestFootageAt: null,
+        recording: 'error',
+        error: 'auth failed for rtsp://admin:hunter2@10.0.0.9/s\n',
+      }),
+      NOW,
+    );
     expect(odd).toMatchObject({ newestSegmentAgeMs: 0, fps: null, buffer: { oldestAt: null, depthMs: 0 } });
     expect(odd.error).not.toContain('hunter2');
   });
@@ -35,7 +53,15 @@ describe('health', () => {
     const collector = new HealthCollector({
       clock,
       agentVersion: '1.2.3',
-      system: { sample: () => Promise.resolve({ cpuLoadPct: 12.5, memory: { usedBytes: 1, totalBytes: 2 }, volume: { usedBytes: 3, totalBytes: 4 }, uptimeS: 5 }) },
+      system: {
+        sample: () =>
+          Promise.resolve({
+            cpuLoadPct: 12.5,
+            memory: { usedBytes: 1, totalBytes: 2 },
+            volume: { usedBytes: 3, totalBytes: 4 },
+            uptimeS: 5,
+          }),
+      },
       clockSync: { clockHealth: () => Promise.resolve({ synced: true, source: 'ntp' }) },
       cameras: { cameras: () => [cam(), cam({ cameraId: 'cam-2', recording: 'stalled' })] },
     });
@@ -47,7 +73,11 @@ describe('health', () => {
   });
 
   test('the real system sampler produces a valid report on this machine', async () => {
-    const collector = createHealthCollector({ clock: new ManualClock(NOW, 0), agentVersion: '0.0.0', recordingsPath: os.tmpdir() });
+    const collector = createHealthCollector({
+      clock: new ManualClock(NOW, 0),
+      agentVersion: '0.0.0',
+      recordingsPath: os.tmpdir(),
+    });
     const a = await collector.collect();
     const b = await collector.collect();
     for (const r of [a, b]) expect(HealthPayload.safeParse(r).success).toBe(true);
@@ -66,7 +96,10 @@ describe('health', () => {
       expect(await findSensor({ thermal, hwmon })).toBe(path.join(hwmon, 'hwmon0', 'temp1_input'));
       const s = await new SystemSampler({ recordingsPath: root, sysfs: { thermal, hwmon } }).sample();
       expect(s.temperatureC).toBe(51.2);
-      const none = await new SystemSampler({ recordingsPath: root, sysfs: { thermal: path.join(root, 'x'), hwmon: path.join(root, 'y') } }).sample();
+      const none = await new SystemSampler({
+        recordingsPath: root,
+        sysfs: { thermal: path.join(root, 'x'), hwmon: path.join(root, 'y') },
+      }).sample();
       expect(none.temperatureC).toBeUndefined();
     } finally {
       await rm(root, { recursive: true, force: true });

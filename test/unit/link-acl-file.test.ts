@@ -12,7 +12,9 @@ describe('shipped Mosquitto configuration', () => {
   test("the ACL's device patterns are exactly the protocol's topics, by direction", () => {
     const patterns = acl.filter((l) => l.startsWith('pattern '));
     const expected = TOPIC_NAMES.map((name) =>
-      TOPICS[name].direction === 'agent→bridge' ? `pattern write ${aclTopicPattern(name, '%u')}` : `pattern read ${aclTopicPattern(name, '%u')}`,
+      TOPICS[name].direction === 'agent→bridge'
+        ? `pattern write ${aclTopicPattern(name, '%u')}`
+        : `pattern read ${aclTopicPattern(name, '%u')}`,
     );
     expect(patterns.sort()).toEqual(expected.sort());
     // Nothing broader: no wildcard and no readwrite grant for devices.

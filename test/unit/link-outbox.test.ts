@@ -65,7 +65,11 @@ describe('outbox', () => {
     const a = await open(dir, { segmentBytes: 64 * 1024 });
     // 100 group commits of 100, so the log rolls over several segments.
     for (let chunk = 0; chunk < 100; chunk++) {
-      await Promise.all(Array.from({ length: 100 }, (_, i) => a.append('event', 'motion', Buffer.from(String(chunk * 100 + i)))));
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          a.append('event', 'motion', Buffer.from(String(chunk * 100 + i))),
+        ),
+      );
     }
     await a.close();
     expect((await readdir(dir)).filter((f) => f.endsWith('.log')).length).toBeGreaterThan(1);

@@ -10,7 +10,13 @@ const limits = { maxBytes: 4096, perSecond: 5, burst: 10, errorRepliesPerSecond:
 function router(handlers: RequestHandlers = {}, over: Partial<typeof limits> = {}) {
   const clock = new ManualClock(1_700_000_000_000, 0);
   const sent: ReplyPayload[] = [];
-  const r = new RequestRouter(handlers, { ...limits, ...over }, (reply) => (sent.push(reply), Promise.resolve()), clock, silentLogger);
+  const r = new RequestRouter(
+    handlers,
+    { ...limits, ...over },
+    (reply) => (sent.push(reply), Promise.resolve()),
+    clock,
+    silentLogger,
+  );
   return { r, sent, clock };
 }
 const ping = () => Buffer.from(JSON.stringify(makeRequest<'ping'>({ type: 'ping' }, { now: 1 })));
@@ -22,15 +28,27 @@ describe('request router', () => {
     const req = ping();
     await r.receive(req);
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ type: 'ack', requestId: (JSON.parse(req.toString()) as { requestId: string }).requestId, seq: 0 });
+    expect(sent[0]).toMatchObject({
+      type: 'ack',
+      requestId: (JSON.parse(req.toString()) as { requestId: string }).requestId,
+      seq: 0,
+    });
   });
 
   test.each([
     ['not JSON', Buffer.from('{nope'), 'invalid'],
     ['not UTF-8', Buffer.from([0xff, 0xfe, 0x7b]), 'invalid'],
     ['JSON of the wrong shape', Buffer.from('{"v":1,"type":"ping"}'), 'invalid'],
-    ['an unknown type', Buffer.from(JSON.stringify({ v: 1, ts: 1, requestId: crypto.randomUUID(), type: 'format-disk' })), 'unsupported'],
-    ['a newer schema version', Buffer.from(JSON.stringify({ v: 2, ts: 1, requestId: crypto.randomUUID(), type: 'ping' })), 'unsupported'],
+    [
+      'an unknown type',
+      Buffer.from(JSON.stringify({ v: 1, ts: 1, requestId: crypto.randomUUID(), type: 'format-disk' })),
+      'unsupported',
+    ],
+    [
+      'a newer schema version',
+      Buffer.from(JSON.stringify({ v: 2, ts: 1, requestId: crypto.randomUUID(), type: 'ping' })),
+      'unsupported',
+    ],
     ['too large', Buffer.alloc(10_000, 0x20), 'too-large'],
     ['an empty payload', Buffer.alloc(0), 'invalid'],
   ])('%s gets an error reply', async (_what, bytes, code) => {
@@ -40,7 +58,14 @@ describe('request router', () => {
   });
 
   test('a known type without a handler is unsupported; a throwing handler is internal, redacted', async () => {
-    const cancel = Buffer.from(JSON.stringify(makeRequest<'cancel-incident'>({ type: 'cancel-incident', incidentId: crypto.randomUUID() }, { now: 1 })));
+    const cancel = Buffer.from(
+      JSON.stringify(
+        makeRequest<'cancel-incident'>(
+          { type: 'cancel-incident', incidentId: crypto.randomUUID() },
+          { now: 1 },
+        ),
+      ),
+    );
     const a = router();
     await a.r.receive(cancel);
     expect(a.sent.map(errorCode)).toEqual(['unsupported']);
