@@ -6,8 +6,8 @@
  */
 import type { Clock } from '../../lib/clock.js';
 import { redactText } from '../../lib/redact.js';
-import { HealthPayload } from '../../protocol/schemas/health.js';
-import type { CameraHealth, SystemHealth } from '../../protocol/schemas/health.js';
+import { CameraHealth, HealthPayload } from '../../protocol/schemas/health.js';
+import type { SystemHealth } from '../../protocol/schemas/health.js';
 import type { CameraHealthSource, CameraStatus, ClockSyncSource } from './sources.js';
 
 export interface HealthCollectorOptions {
@@ -22,6 +22,8 @@ export interface CollectionCost {
   wallMs: number;
   /** CPU time of this process (user + system) spent collecting, ms. */
   cpuMs: number;
+  /** Cameras left out of the report because their status did not validate. */
+  skippedCameras: number;
 }
 
 export class HealthCollector {
@@ -40,13 +42,24 @@ export class HealthCollector {
       agentVersion: this.opts.agentVersion,
       system,
       clock,
-      cameras: this.opts.cameras.cameras().map((c) => toCameraHealth(c, now)),
+      cameras: [],
     };
-    // Parse, not cast: a source returning nonsense (NaN fps, a negative age from
-    // a clock step) is caught here rather than at the bridge.
+    // One camera with nonsense from its source (an invalid id, a reason the
+    // schema refuses) is left out and counted, rather than costing the whole report.
+    let skipped = 0;
+    for (const c of this.opts.cameras.cameras()) {
+      const one = CameraHealth.safeParse(toCameraHealth(c, now));
+      if (one.success) payload.cameras.push(one.data);
+      else skipped++;
+    }
+    // Parse, not cast: what leaves is exactly what the bridge will accept.
     const checked = HealthPayload.parse(payload);
     const cpu = process.cpuUsage(cpu0);
-    this.last = { wallMs: this.opts.clock.monotonic() - t0, cpuMs: (cpu.user + cpu.system) / 1000 };
+    this.last = {
+      wallMs: this.opts.clock.monotonic() - t0,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      skippedCameras: skipped,
+    };
     return checked;
   }
 

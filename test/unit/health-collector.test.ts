@@ -63,13 +63,15 @@ describe('health', () => {
           }),
       },
       clockSync: { clockHealth: () => Promise.resolve({ synced: true, source: 'ntp' }) },
-      cameras: { cameras: () => [cam(), cam({ cameraId: 'cam-2', recording: 'stalled' })] },
+      cameras: {
+        cameras: () => [cam(), cam({ cameraId: 'cam-2', recording: 'stalled' }), cam({ cameraId: 'bad/id' })],
+      },
     });
     expect(collector.lastCost()).toBeUndefined();
     const report = await collector.collect();
     expect(HealthPayload.safeParse(report).success).toBe(true);
     expect(report.cameras.map((c) => c.recording)).toEqual(['recording', 'stalled']);
-    expect(collector.lastCost()).toMatchObject({ cpuMs: expect.any(Number) as number });
+    expect(collector.lastCost()).toMatchObject({ cpuMs: expect.any(Number) as number, skippedCameras: 1 });
   });
 
   test('the real system sampler produces a valid report on this machine', async () => {
