@@ -22,7 +22,9 @@ const available = readdirSync(here)
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
-    process.stdout.write(`usage: npm run bench -- NAME [args]\navailable: ${available.join(', ') || '(none)'}\n`);
+    process.stdout.write(
+      `usage: npm run bench -- NAME [args]\navailable: ${available.join(', ') || '(none)'}\n`,
+    );
     return name ? 0 : 2;
   }
   if (!available.includes(name)) {

@@ -42,7 +42,9 @@ async function checkFfmpeg(): Promise<{ checks: Check[]; info?: FfmpegInfo }> {
         name: 'ffmpeg',
         ok: missingRequired.length === 0,
         detail: `${c.version} at ${ffmpeg.path} (from ${ffmpeg.source}); ffprobe at ${ffprobe.path} (from ${ffprobe.source})`,
-        ...(missingRequired.length ? { fix: `this ffmpeg lacks ${missingRequired.join(', ')}: install Debian's ffmpeg` } : {}),
+        ...(missingRequired.length
+          ? { fix: `this ffmpeg lacks ${missingRequired.join(', ')}: install Debian's ffmpeg` }
+          : {}),
       },
       {
         name: 'ffmpeg capabilities',
@@ -66,7 +68,9 @@ async function checkDisk(dir: string): Promise<Check> {
     name: 'disk',
     ok,
     detail: `${gib(free)} GiB free of ${gib(total)} GiB at ${dir}`,
-    ...(ok ? {} : { fix: 'free space or point --dir at a larger volume: the recorder needs room for its ring buffer' }),
+    ...(ok
+      ? {}
+      : { fix: 'free space or point --dir at a larger volume: the recorder needs room for its ring buffer' }),
   };
 }
 

@@ -25,14 +25,23 @@ export function registerSim(program: Command): void {
     .description('serve simulated ONVIF/RTSP cameras on loopback until Ctrl-C')
     .option('--cameras <n>', 'how many cameras (1-64)', parseIntOption('--cameras'), 4)
     .option('--rtsp-port <port>', 'RTSP port, 0 for any free port', parseIntOption('--rtsp-port'), 8554)
-    .option('--onvif-port <port>', 'ONVIF port of camera 1 (camera k: port + k - 1), 0 for any', parseIntOption('--onvif-port'), 8000)
+    .option(
+      '--onvif-port <port>',
+      'ONVIF port of camera 1 (camera k: port + k - 1), 0 for any',
+      parseIntOption('--onvif-port'),
+      8000,
+    )
     .option('--no-onvif', 'serve RTSP only')
     .option('--no-discovery', 'do not answer WS-Discovery probes')
     .option('--discovery-port <port>', 'WS-Discovery port', parseIntOption('--discovery-port'), 3702)
     .option('--username <name>', 'require these credentials for RTSP and ONVIF')
     .option('--password <password>', 'the password that goes with --username')
     .option('--rtsp-auth <scheme>', 'RTSP auth scheme with credentials: basic or digest', 'digest')
-    .option('--clock-offset <seconds>', 'ONVIF device clocks run this far from real time', parseIntOption('--clock-offset'))
+    .option(
+      '--clock-offset <seconds>',
+      'ONVIF device clocks run this far from real time',
+      parseIntOption('--clock-offset'),
+    )
     .option('--scenes <list>', `comma-separated scenes per camera (${SCENES.map((s) => s.name).join(', ')})`)
     .option('--json', 'print the cameras as one JSON document on stdout (logs stay on stderr)')
     .action(async (opts: SimOptions) => {

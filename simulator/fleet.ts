@@ -104,7 +104,10 @@ export class SimulatorFleet implements Service {
       return { id: `cam${i + 1}`, enc, timeline: new SceneTimeline(scene, epochMs, phaseSec) };
     });
 
-    const auth = o.username !== undefined && o.password !== undefined ? { username: o.username, password: o.password } : undefined;
+    const auth =
+      o.username !== undefined && o.password !== undefined
+        ? { username: o.username, password: o.password }
+        : undefined;
     this.rtsp = new RtspServer({
       host,
       port: o.rtspPort ?? 8554,
@@ -216,7 +219,8 @@ export class SimulatorFleet implements Service {
   health(): Health {
     const rtsp = this.rtsp?.health() ?? { state: 'stopped' as const };
     const rest = this.composition?.health() ?? { state: 'stopped' as const };
-    const state = rtsp.state === 'ok' && (rest.state === 'ok' || this.devices.length === 0) ? 'ok' : rtsp.state;
+    const state =
+      rtsp.state === 'ok' && (rest.state === 'ok' || this.devices.length === 0) ? 'ok' : rtsp.state;
     return { state, rtsp, onvif: rest, cameras: this.infos.length };
   }
 

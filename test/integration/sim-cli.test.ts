@@ -54,10 +54,21 @@ describe.skipIf(skip)('camconnect sim --cameras 4 (in a network namespace)', () 
   it('ffprobe reads cam1/main over RTSP/TCP as 1280x720 H.264', async () => {
     const { stdout: out } = await ns.exec(
       ffprobePath(),
-      ['-v', 'error', '-rtsp_transport', 'tcp', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', 'rtsp://127.0.0.1:8554/cam1/main'],
+      [
+        '-v',
+        'error',
+        '-rtsp_transport',
+        'tcp',
+        '-show_entries',
+        'stream=codec_name,width,height',
+        '-of',
+        'json',
+        'rtsp://127.0.0.1:8554/cam1/main',
+      ],
       { timeoutMs: 60_000 },
     );
-    const streams = (JSON.parse(out) as { streams: { codec_name: string; width: number; height: number }[] }).streams;
+    const streams = (JSON.parse(out) as { streams: { codec_name: string; width: number; height: number }[] })
+      .streams;
     expect(streams).toEqual([{ codec_name: 'h264', width: 1280, height: 720 }]);
   });
 

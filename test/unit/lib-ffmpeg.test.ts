@@ -11,11 +11,16 @@ describe('locateTool', () => {
   chmodSync(fake, 0o755);
 
   it('prefers FFMPEG_PATH', () => {
-    expect(locateTool('ffmpeg', { FFMPEG_PATH: fake, PATH: '/nonexistent' })).toEqual({ path: fake, source: 'env' });
+    expect(locateTool('ffmpeg', { FFMPEG_PATH: fake, PATH: '/nonexistent' })).toEqual({
+      path: fake,
+      source: 'env',
+    });
   });
 
   it('refuses a FFMPEG_PATH that is not executable instead of silently falling back', () => {
-    expect(() => locateTool('ffmpeg', { FFMPEG_PATH: path.join(dir, 'nope'), PATH: dir })).toThrow(/not an executable/);
+    expect(() => locateTool('ffmpeg', { FFMPEG_PATH: path.join(dir, 'nope'), PATH: dir })).toThrow(
+      /not an executable/,
+    );
   });
 
   it('then searches PATH in order', () => {
