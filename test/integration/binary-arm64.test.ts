@@ -28,18 +28,28 @@ async function qemuMissing(): Promise<string | undefined> {
   } catch {
     return 'qemu-aarch64-static is not installed (scripts/install-system-deps.sh test)';
   }
-  if (!existsSync(path.join(SYSROOT, 'lib', 'ld-linux-aarch64.so.1'))) return `no arm64 runtime in ${SYSROOT} (libc6-arm64-cross)`;
+  if (!existsSync(path.join(SYSROOT, 'lib', 'ld-linux-aarch64.so.1')))
+    return `no arm64 runtime in ${SYSROOT} (libc6-arm64-cross)`;
   return undefined;
 }
 
 const missing = process.platform === 'linux' ? await qemuMissing() : 'not linux';
-if (missing && process.env['CI'] === 'true') throw new Error(`arm64 binary smoke test cannot run on CI: ${missing}`);
+if (missing && process.env['CI'] === 'true')
+  throw new Error(`arm64 binary smoke test cannot run on CI: ${missing}`);
 
 /** Runs the arm64 binary (emulated unless on arm64); resolves with its exit code and output. */
-async function runArm(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [cmd, argv] = process.arch === 'arm64' ? [BIN, args] : ['qemu-aarch64-static', ['-L', SYSROOT, BIN, ...args]];
+async function runArm(
+  args: string[],
+  cwd: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [cmd, argv] =
+    process.arch === 'arm64' ? [BIN, args] : ['qemu-aarch64-static', ['-L', SYSROOT, BIN, ...args]];
   try {
-    const { stdout, stderr } = await execFileP(cmd, argv, { cwd, timeout: 180_000, env: { ...process.env, NODE_OPTIONS: '' } });
+    const { stdout, stderr } = await execFileP(cmd, argv, {
+      cwd,
+      timeout: 180_000,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
@@ -58,7 +68,9 @@ describe.skipIf(missing !== undefined)('single executable: linux-arm64 (under qe
       timeout: 600_000,
       maxBuffer: 16 * 1024 * 1024,
     });
-    node = (JSON.parse(readFileSync(path.join(REPO, 'dist-bin', 'build-info.json'), 'utf8')) as { node: string }).node;
+    node = (
+      JSON.parse(readFileSync(path.join(REPO, 'dist-bin', 'build-info.json'), 'utf8')) as { node: string }
+    ).node;
     work = tmpDir('bin-arm64-');
   }, 600_000);
 
@@ -79,7 +91,10 @@ describe.skipIf(missing !== undefined)('single executable: linux-arm64 (under qe
 
   it('doctor runs on the embedded arm64 Node and finds ffmpeg', async () => {
     const r = await runArm(['doctor', '--json', '--dir', work], work);
-    const doc = JSON.parse(r.stdout) as { version: string; checks: { name: string; ok: boolean; detail: string }[] };
+    const doc = JSON.parse(r.stdout) as {
+      version: string;
+      checks: { name: string; ok: boolean; detail: string }[];
+    };
     expect(doc.version).toBe(PKG.version);
     const byName = Object.fromEntries(doc.checks.map((c) => [c.name, c]));
     expect(byName['node']).toMatchObject({ ok: true, detail: `Node ${node}` });
