@@ -50,6 +50,7 @@ function parseMetadataHeader(header: string | null): Record<string, string> {
 export class EvidenceReceiver implements Service {
   readonly name = 'evidence-receiver';
   private readonly tus: Server;
+  private readonly staging: FileStore;
   private readonly stagingDir: string;
 
   constructor(
@@ -57,10 +58,10 @@ export class EvidenceReceiver implements Service {
     stagingDir: string,
   ) {
     this.stagingDir = stagingDir;
-    const store = new FileStore({ directory: stagingDir });
+    this.staging = new FileStore({ directory: stagingDir });
     this.tus = new Server({
       path: UPLOAD_PATH,
-      datastore: store,
+      datastore: this.staging,
       maxSize: ctx.limits.maxUploadBytes,
       // Unfinished uploads are resumable; the receiver never lets a finished one be deleted.
       disableTerminationForFinishedUploads: true,
@@ -115,15 +116,34 @@ export class EvidenceReceiver implements Service {
         ]);
       }
       ctx.metrics.uploads.inc({ result: 'received' });
-      await finalizeIfComplete(ctx, meta, (u) => this.staged(u));
+      if (await finalizeIfComplete(ctx, meta, (u) => this.staged(u))) await this.discardStaged(meta);
     } catch (err) {
       if (!(err instanceof UploadRejected)) throw err;
       await ctx.db.query(`UPDATE uploads SET state = 'rejected', detail = $2, updated_at = $3 WHERE id = $1`, [id, err.code, now]);
+      await this.removeStaged(id);
       // A forged or corrupted package is a fact the RTCC must see, not only the uploader.
       if (['bad-signature', 'hash-mismatch', 'wrong-request', 'manifest-mismatch', 'bad-manifest'].includes(err.code)) {
         await rejectPackage(ctx, meta, `${err.code}: ${err.message}`);
       }
       throw tusError(err);
+    }
+  }
+
+  /** Once a package is in the evidence store, its staged uploads are only taking disk space. */
+  private async discardStaged(meta: UploadMeta): Promise<void> {
+    const rows = await this.ctx.db.query<{ id: string }>(
+      'SELECT id FROM uploads WHERE incident_id = $1 AND device_id = $2 AND camera_id = $3',
+      [meta.incidentId, meta.deviceId, meta.cameraId],
+    );
+    for (const r of rows) await this.removeStaged(r.id);
+  }
+
+  private async removeStaged(id: string): Promise<void> {
+    try {
+      await this.staging.remove(id);
+    } catch (err) {
+      // Already gone (removed earlier, or never written): nothing to free.
+      this.ctx.log.debug('staged upload not removed', { upload: id, error: (err as Error).message });
     }
   }
 

@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSync, createHash, randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { verifyIncident } from '../../protocol/incident-verify.js';
 import { importPublicKeyRaw } from '../../protocol/signing.js';
 import { destinationPoint } from '../../protocol/geofence.js';
@@ -104,6 +106,8 @@ describe('incidents', () => {
     expect(ev).toMatchObject({ deviceId: inside.agentId, cameraId: 'cam1', state: 'verified', packageSha256: receipt.packageSha256 });
     expect(ev.receipt.files[0].sha256).toBe(createHash('sha256').update(clip).digest('hex'));
     expect(view.targets.find((x: Json) => x.deviceId === inside.agentId).cameras[0].state).toBe('verified');
+    // Stored in the evidence store; nothing of it is left in tus staging.
+    expect(readdirSync(path.join(tb.dataDir, 'uploads'))).toEqual([]);
 
     const file = await fetch(`${tb.url}/api/incidents/${incident.id}/evidence/${inside.agentId}/cam1/clip-0001.mp4`, {
       headers: { authorization: `Bearer ${tb.token}`, range: 'bytes=10-19' },
