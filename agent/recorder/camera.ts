@@ -107,7 +107,7 @@ export class CameraRecorder {
         if (!this.store.opened) await this.reconcile();
         result = await this.runOnce();
       } catch (err) {
-        const failure = classifyFsError(errnoCode(err));
+        const failure = classifyFsError(await diagnose(err, this.store.paths.root));
         this.log.error(failure.message, { error: redactText(String(err)) });
         result = { progressed: false, failure };
         if (failure.cause === 'disk-read-only') await this.store.close(); // re-reconcile once writable
@@ -263,6 +263,24 @@ export class CameraRecorder {
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+/**
+ * The errno to report for a storage failure. Node's recursive mkdir reports
+ * ENOENT on a read-only volume, so anything unclear is re-checked with a plain
+ * file create, which fails with the real reason (EROFS, ENOSPC, EACCES).
+ */
+async function diagnose(err: unknown, root: string): Promise<string | undefined> {
+  const code = errnoCode(err);
+  if (code === 'EROFS' || code === 'ENOSPC' || code === 'EDQUOT') return code;
+  const probe = path.join(path.dirname(root), `.write-probe-${process.pid}`); // the recording folder
+  try {
+    await fsp.writeFile(probe, '');
+    await fsp.rm(probe, { force: true });
+  } catch (probeErr) {
+    return errnoCode(probeErr) ?? code;
+  }
+  return code;
 }
 
 function delay<T>(ms: number, value: T): Promise<T> {

@@ -33,6 +33,9 @@ export interface RecorderOptions {
   ioTimeoutMs?: number;
   backoff?: BackoffOptions;
   retentionIntervalMs?: number;
+  /** Escalating stop: how long to wait after "q", then after SIGTERM (defaults 5 s, 3 s). */
+  quitTimeoutMs?: number;
+  termTimeoutMs?: number;
 }
 
 export interface SegmentInfo extends Segment {
@@ -89,6 +92,8 @@ export class Recorder implements Service {
         ...(this.opts.graceMs !== undefined ? { graceMs: this.opts.graceMs } : {}),
         ...(this.opts.ioTimeoutMs !== undefined ? { ioTimeoutMs: this.opts.ioTimeoutMs } : {}),
         ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
+        ...(this.opts.quitTimeoutMs !== undefined ? { quitTimeoutMs: this.opts.quitTimeoutMs } : {}),
+        ...(this.opts.termTimeoutMs !== undefined ? { termTimeoutMs: this.opts.termTimeoutMs } : {}),
         onSegment: () => this.scheduleRetention(),
       });
       this.cams.set(c.name, cam);

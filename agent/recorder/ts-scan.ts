@@ -16,6 +16,7 @@ import { promises as fsp } from 'node:fs';
 
 const PACKET = 188;
 const WRAP = 2 ** 33;
+const MIN_PACKETS = 20;
 
 /** PMT stream_type values (ISO/IEC 13818-1 Table 2-34 plus common registrations). */
 const VIDEO_TYPES = new Map([
@@ -48,7 +49,7 @@ export interface TsScan {
   durationMs: number;
   /** Bytes skipped to find the 0x47 sync again (0 for a clean file). */
   resyncBytes: number;
-  /** Enough to decode: video present, at least one keyframe. */
+  /** Enough to decode: video present and at least one complete keyframe (a frame starts after it). */
   playable: boolean;
 }
 
@@ -81,8 +82,13 @@ class Parser {
   frames = 0;
   keyframes: Keyframe[] = [];
   startsWithKeyframe = false;
+  /** Frame number of the first keyframe; a later frame start proves that keyframe complete. */
+  firstKeyframeAt = -1;
+
+  packets = 0;
 
   packet(b: Uint8Array): void {
+    this.packets++;
     const pid = ((b[1]! & 0x1f) << 8) | b[2]!;
     const pusi = (b[1]! & 0x40) !== 0;
     const afc = (b[3]! >> 4) & 0x03;
@@ -148,7 +154,10 @@ class Parser {
     const key = rai || hasRandomAccessNal(p.subarray(9 + p[8]!), this.codec);
     if (this.frames === 0) this.startsWithKeyframe = key;
     this.frames++;
-    if (key) this.keyframes.push({ pts: pts - this.first, dts: dts - this.first });
+    if (key) {
+      if (this.firstKeyframeAt < 0) this.firstKeyframeAt = this.frames - 1;
+      this.keyframes.push({ pts: pts - this.first, dts: dts - this.first });
+    }
     if (this.max === undefined || pts > this.max) this.max = pts;
   }
 }
@@ -201,6 +210,8 @@ export async function scanTs(file: string, opts: { hash?: boolean } = {}): Promi
     startsWithKeyframe: parser.startsWithKeyframe,
     durationMs: Math.round(((span + frameDur) / 90) * 1000) / 1000,
     resyncBytes,
-    playable: parser.videoPid >= 0 && parser.keyframes.length > 0,
+    // ffmpeg's mpegts probe wants a run of packets before it accepts a file: fewer than
+    // MIN_PACKETS is a fragment no player opens, however well formed.
+    playable: parser.videoPid >= 0 && parser.firstKeyframeAt >= 0 && frames > parser.firstKeyframeAt + 1 && parser.packets >= MIN_PACKETS,
   };
 }
