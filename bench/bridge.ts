@@ -34,8 +34,10 @@ export const description =
 const CITY = { lat: 38.9, lon: -77.03 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))] ?? NaN;
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const p95 = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))] ?? NaN;
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 function site(i: number, n: number) {
   // A deterministic spiral-free grid with jitter: an even spread like a city's businesses.
@@ -47,7 +49,12 @@ function site(i: number, n: number) {
 }
 
 /** Waits until fn() stops changing for quietMs (or reaches target). */
-async function settle(fn: () => Promise<number> | number, target: number, quietMs = 3000, maxMs = 300_000): Promise<{ value: number; at: number }> {
+async function settle(
+  fn: () => Promise<number> | number,
+  target: number,
+  quietMs = 3000,
+  maxMs = 300_000,
+): Promise<{ value: number; at: number }> {
   const start = Date.now();
   let last = await fn();
   let lastChange = Date.now();
@@ -69,7 +76,12 @@ async function settle(fn: () => Promise<number> | number, target: number, quietM
  * limit, not the consumer. A closed loop measures what the consumer sustains. Returns the
  * seconds from the first publish until progress() reached total (or stopped moving).
  */
-async function paced(total: number, send: (k: number) => Promise<unknown>, progress: () => number, window = 800): Promise<{ seconds: number; done: number }> {
+async function paced(
+  total: number,
+  send: (k: number) => Promise<unknown>,
+  progress: () => number,
+  window = 800,
+): Promise<{ seconds: number; done: number }> {
   const start = Date.now();
   const base = progress();
   const pending = new Set<Promise<unknown>>();
@@ -113,7 +125,9 @@ export async function run(argv: string[]): Promise<void> {
   const ids = Array.from({ length: N }, (_, i) => `${run}-${i}`);
   const dirs: string[] = [];
   const out = (s: string) => process.stdout.write(s + '\n');
-  out(`agents ${fmt(N)} over ${C} connections · broker ${mqttUrl} · database ${dbUrl ? 'PostgreSQL (2 bridge instances, shared subscriptions)' : 'PGlite (1 bridge instance)'}`);
+  out(
+    `agents ${fmt(N)} over ${C} connections · broker ${mqttUrl} · database ${dbUrl ? 'PostgreSQL (2 bridge instances, shared subscriptions)' : 'PGlite (1 bridge instance)'}`,
+  );
 
   const bridges: Bridge[] = [];
   const publishers: MqttClient[] = [];
@@ -126,9 +140,14 @@ export async function run(argv: string[]): Promise<void> {
       const t = parseTopic(topic);
       if (t && (t.name === 'health' || t.name === 'motion') && t.agentId.startsWith(run)) bareCount++;
     });
-    await bare.subscribeAsync({ [subscriptionFilter('health')]: { qos: 0 }, [subscriptionFilter('motion')]: { qos: 1 } });
-    for (let c = 0; c < C; c++) publishers.push(await mqtt.connectAsync(mqttUrl, { clientId: `${run}-pub${c}`, protocolVersion: 5 }));
-    const send = (i: number, m: ReturnType<typeof outgoing>) => publishers[i % C]!.publishAsync(m.topic, m.payload, { qos: m.qos, retain: m.retain });
+    await bare.subscribeAsync({
+      [subscriptionFilter('health')]: { qos: 0 },
+      [subscriptionFilter('motion')]: { qos: 1 },
+    });
+    for (let c = 0; c < C; c++)
+      publishers.push(await mqtt.connectAsync(mqttUrl, { clientId: `${run}-pub${c}`, protocolVersion: 5 }));
+    const send = (i: number, m: ReturnType<typeof outgoing>) =>
+      publishers[i % C]!.publishAsync(m.topic, m.payload, { qos: m.qos, retain: m.retain });
 
     // Three messages per agent: a health report (QoS 0) and a motion episode's start and end (QoS 1).
     const floodMsg = (k: number, tag: string) => {
@@ -136,35 +155,76 @@ export async function run(argv: string[]): Promise<void> {
       const id = ids[i]!;
       const now = Date.now();
       if (k % 3 === 0) return outgoing('health', id, healthPayload(now, ['cam1']));
-      return outgoing('motion', id, motionPayload(now, 'cam1', `${tag}${i}`, k % 3 === 1 ? 'start' : 'end', now));
+      return outgoing(
+        'motion',
+        id,
+        motionPayload(now, 'cam1', `${tag}${i}`, k % 3 === 1 ? 'start' : 'end', now),
+      );
     };
 
     // Baseline first, before any bridge subscribes: what a bare subscriber sustains.
-    const bareFlood = await paced(3 * N, (k) => send(Math.floor(k / 3), floodMsg(k, 'b')), () => bareCount);
+    const bareFlood = await paced(
+      3 * N,
+      (k) => send(Math.floor(k / 3), floodMsg(k, 'b')),
+      () => bareCount,
+    );
     const bareRate = bareFlood.done / bareFlood.seconds;
-    out(`bare MQTT.js subscriber: ${fmt(bareFlood.done)} of ${fmt(3 * N)} flood messages at ${fmt(bareRate)} msg/s`);
+    out(
+      `bare MQTT.js subscriber: ${fmt(bareFlood.done)} of ${fmt(3 * N)} flood messages at ${fmt(bareRate)} msg/s`,
+    );
 
     const group = `${run}-group`;
     for (const name of dbUrl ? ['a', 'b'] : ['a']) {
       const dataDir = mkdtempSync(path.join(os.tmpdir(), `ccb-bench-${name}-`));
       dirs.push(dataDir);
-      const b = new Bridge({ config: { dataDir, port: 0, mqttUrl, ...(dbUrl ? { databaseUrl: dbUrl, databaseSchema: schema, shareGroup: group } : {}) } });
+      const b = new Bridge({
+        config: {
+          dataDir,
+          port: 0,
+          mqttUrl,
+          ...(dbUrl ? { databaseUrl: dbUrl, databaseSchema: schema, shareGroup: group } : {}),
+        },
+      });
       await b.start(AbortSignal.timeout(120_000));
       bridges.push(b);
     }
     const first = bridges[0]!;
     const key = exportPublicKeyRaw(generateSigningKeyPair().publicKey);
-    await registerDevices(first.db, ids.map((id, i) => ({ id, publicKey: key, siteName: `Site ${i}`, ...site(i, N), policy: 'auto' })), Date.now());
+    await registerDevices(
+      first.db,
+      ids.map((id, i) => ({ id, publicKey: key, siteName: `Site ${i}`, ...site(i, N), policy: 'auto' })),
+      Date.now(),
+    );
     const perBridge = async () =>
-      Promise.all(bridges.map(async (b) => (await b.metrics.ingested.get()).values.filter((v) => v.labels['topic'] === 'health' || v.labels['topic'] === 'motion').reduce((s, v) => s + v.value, 0)));
+      Promise.all(
+        bridges.map(async (b) =>
+          (await b.metrics.ingested.get()).values
+            .filter((v) => v.labels['topic'] === 'health' || v.labels['topic'] === 'motion')
+            .reduce((s, v) => s + v.value, 0),
+        ),
+      );
     const ingested = async () => (await perBridge()).reduce((a, b) => a + b, 0);
 
     // 1. Inventory over MQTT. Retained and unshared (every instance stores it): progress is the
     // slowest instance's count.
     const t0 = Date.now();
     const handled = () => Math.min(...bridges.map((b) => b.link.handled));
-    await paced(N, (i) => send(i, outgoing('cameras', ids[i]!, camerasPayload(Date.now(), [{ id: 'cam1', ...site(i, N) }]))), handled);
-    const cams = await settle(async () => (await first.db.query<{ n: number }>('SELECT count(*)::int AS n FROM cameras WHERE device_id LIKE $1', [`${run}-%`]))[0]!.n, N);
+    await paced(
+      N,
+      (i) =>
+        send(i, outgoing('cameras', ids[i]!, camerasPayload(Date.now(), [{ id: 'cam1', ...site(i, N) }]))),
+      handled,
+    );
+    const cams = await settle(
+      async () =>
+        (
+          await first.db.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM cameras WHERE device_id LIKE $1',
+            [`${run}-%`],
+          )
+        )[0]!.n,
+      N,
+    );
     out(`inventory: ${fmt(cams.value)} cameras registered over MQTT in ${fmt((cams.at - t0) / 1000, 1)} s`);
 
     // 2. Fan-out over the 10,000-device registry.
@@ -182,7 +242,13 @@ export async function run(argv: string[]): Promise<void> {
       const res = await fetch(`${first.url}/api/incidents`, {
         method: 'POST',
         headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ caseNumber: `B-${k}`, reason: 'bench', area, from: Date.now() - 3600_000, to: Date.now() }),
+        body: JSON.stringify({
+          caseNumber: `B-${k}`,
+          reason: 'bench',
+          area,
+          from: Date.now() - 3600_000,
+          to: Date.now(),
+        }),
       });
       const body = (await res.json()) as { fanoutMs: number; targets: unknown[] };
       api.push(performance.now() - s0);
@@ -193,12 +259,18 @@ export async function run(argv: string[]): Promise<void> {
       await findTargets(first.db, area, 200);
       query.push(performance.now() - q0);
       const b0 = performance.now();
-      const all = await first.db.query<{ device_id: string; lat: number; lon: number }>('SELECT device_id, lat, lon FROM cameras');
+      const all = await first.db.query<{ device_id: string; lat: number; lon: number }>(
+        'SELECT device_id, lat, lon FROM cameras',
+      );
       all.filter((c) => distanceToAreaM(area, c) <= 200);
       scan.push(performance.now() - b0);
     }
-    out(`fan-out over ${fmt(N)} devices (800 m radius, ~${fmt(targets / fan.length)} agents each): create+sign+store+publish median ${fmt(median(fan), 1)} ms, p95 ${fmt(p95(fan), 1)} ms (target < 100 ms: ${p95(fan) < 100 ? 'met' : 'MISSED'}); HTTP round trip median ${fmt(median(api), 1)} ms`);
-    out(`  target query (GiST bounding box + exact test): median ${fmt(median(query), 2)} ms vs full scan of every camera ${fmt(median(scan), 2)} ms → ${fmt(median(scan) / Math.max(0.001, median(query)), 1)}x faster`);
+    out(
+      `fan-out over ${fmt(N)} devices (800 m radius, ~${fmt(targets / fan.length)} agents each): create+sign+store+publish median ${fmt(median(fan), 1)} ms, p95 ${fmt(p95(fan), 1)} ms (target < 100 ms: ${p95(fan) < 100 ? 'met' : 'MISSED'}); HTTP round trip median ${fmt(median(api), 1)} ms`,
+    );
+    out(
+      `  target query (GiST bounding box + exact test): median ${fmt(median(query), 2)} ms vs full scan of every camera ${fmt(median(scan), 2)} ms → ${fmt(median(scan) / Math.max(0.001, median(query)), 1)}x faster`,
+    );
 
     // 3. Steady load: health every 30 s per agent, motion bursts every 5 s.
     const sBare = bareCount;
@@ -213,24 +285,34 @@ export async function run(argv: string[]): Promise<void> {
         sent++;
         pending.push(send(i, outgoing('health', id, healthPayload(Date.now(), ['cam1']))));
       };
-      timers.push(setTimeout(() => {
-        fire();
-        timers.push(setInterval(fire, 30_000));
-      }, offset));
+      timers.push(
+        setTimeout(() => {
+          fire();
+          timers.push(setInterval(fire, 30_000));
+        }, offset),
+      );
     });
-    timers.push(setInterval(() => {
-      for (let j = 0; j < N / 50; j++) {
-        const i = Math.floor(Math.random() * N);
-        const ep = `e${episode++}`;
-        const started = Date.now();
-        sent++;
-        pending.push(send(i, outgoing('motion', ids[i]!, motionPayload(started, 'cam1', ep, 'start', started))));
-        timers.push(setTimeout(() => {
+    timers.push(
+      setInterval(() => {
+        for (let j = 0; j < N / 50; j++) {
+          const i = Math.floor(Math.random() * N);
+          const ep = `e${episode++}`;
+          const started = Date.now();
           sent++;
-          pending.push(send(i, outgoing('motion', ids[i]!, motionPayload(Date.now(), 'cam1', ep, 'end', started))));
-        }, 2000));
-      }
-    }, 5000));
+          pending.push(
+            send(i, outgoing('motion', ids[i]!, motionPayload(started, 'cam1', ep, 'start', started))),
+          );
+          timers.push(
+            setTimeout(() => {
+              sent++;
+              pending.push(
+                send(i, outgoing('motion', ids[i]!, motionPayload(Date.now(), 'cam1', ep, 'end', started))),
+              );
+            }, 2000),
+          );
+        }
+      }, 5000),
+    );
     await sleep(steadyMs);
     for (const t of timers) clearTimeout(t);
     await Promise.allSettled(pending);
@@ -240,7 +322,9 @@ export async function run(argv: string[]): Promise<void> {
     const sSecs = steadyMs / 1000;
     const sB = (await perBridge()).map((v, k) => (v - sBridge[k]!) / sSecs);
     const sBareRate = (bareCount - sBare) / sSecs;
-    out(`steady (${sSecs} s, health every 30 s + motion bursts, ${fmt(steadySent)} messages): bare subscriber ${fmt(sBareRate)} msg/s; bridges ${sB.map((r, k) => `#${k + 1} ${fmt(r)}`).join(', ')} msg/s; ratio bridges/bare ${fmt(sB.reduce((a, b) => a + b, 0) / sBareRate, 3)}`);
+    out(
+      `steady (${sSecs} s, health every 30 s + motion bursts, ${fmt(steadySent)} messages): bare subscriber ${fmt(sBareRate)} msg/s; bridges ${sB.map((r, k) => `#${k + 1} ${fmt(r)}`).join(', ')} msg/s; ratio bridges/bare ${fmt(sB.reduce((a, b) => a + b, 0) / sBareRate, 3)}`,
+    );
 
     // 4. Flood, closed loop, shared between the instances: the same messages as the baseline.
     const before = await perBridge();
@@ -248,10 +332,20 @@ export async function run(argv: string[]): Promise<void> {
     const flood = await paced(3 * N, (k) => send(Math.floor(k / 3), floodMsg(k, 'f')), total);
     const split = (await perBridge()).map((v, k) => v - before[k]!);
     const rate = flood.done / flood.seconds;
-    out(`flood (${fmt(3 * N)} messages, at most 800 unconsumed): bridges stored ${fmt(flood.done)} at ${fmt(rate)} msg/s in total, ${split.map((v, k) => `#${k + 1} ${fmt(v / flood.seconds)} msg/s (${fmt(v)})`).join(', ')}; ratio bridges/bare ${fmt(rate / bareRate, 3)}`);
+    out(
+      `flood (${fmt(3 * N)} messages, at most 800 unconsumed): bridges stored ${fmt(flood.done)} at ${fmt(rate)} msg/s in total, ${split.map((v, k) => `#${k + 1} ${fmt(v / flood.seconds)} msg/s (${fmt(v)})`).join(', ')}; ratio bridges/bare ${fmt(rate / bareRate, 3)}`,
+    );
   } finally {
     // Leave nothing behind on the shared broker and server: retained inventories, schema, folders.
-    if (publishers[0]) await Promise.all(ids.map((id, i) => publishers[i % publishers.length]!.publishAsync(topicFor('cameras', id), Buffer.alloc(0), { qos: 1, retain: true })));
+    if (publishers[0])
+      await Promise.all(
+        ids.map((id, i) =>
+          publishers[i % publishers.length]!.publishAsync(topicFor('cameras', id), Buffer.alloc(0), {
+            qos: 1,
+            retain: true,
+          }),
+        ),
+      );
     await Promise.all(publishers.map((p) => p.endAsync()));
     await bare?.endAsync();
     for (const b of bridges) await b.stop();

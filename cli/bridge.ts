@@ -72,9 +72,17 @@ async function run(o: RunOptions): Promise<void> {
   await bridge.stop();
 }
 
-async function token(o: { dataDir: string; databaseUrl?: string; name: string; role: string }): Promise<void> {
+async function token(o: {
+  dataDir: string;
+  databaseUrl?: string;
+  name: string;
+  role: string;
+}): Promise<void> {
   if (!ROLES.includes(o.role as Role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-  const db = await openDb({ url: o.databaseUrl, dataDir: o.databaseUrl ? undefined : path.join(path.resolve(o.dataDir), 'db') });
+  const db = await openDb({
+    url: o.databaseUrl,
+    dataDir: o.databaseUrl ? undefined : path.join(path.resolve(o.dataDir), 'db'),
+  });
   try {
     await migrate(db, Date.now);
     const t = await createApiToken(db, o.name, o.role as Role, Date.now());
@@ -87,9 +95,19 @@ async function token(o: { dataDir: string; databaseUrl?: string; name: string; r
 }
 
 export function registerBridge(program: Command): void {
-  const bridge = program.command('bridge').description('run the RTCC bridge: registry, incident API, evidence receiver, dashboard');
-  const dataDir = ['--data-dir <dir>', 'database (PGlite), RTCC key, evidence and uploads', 'camconnect-bridge-data'] as const;
-  const dbUrl = ['--database-url <url>', 'PostgreSQL server instead of embedded PGlite (default: $DATABASE_URL)', process.env['DATABASE_URL']] as const;
+  const bridge = program
+    .command('bridge')
+    .description('run the RTCC bridge: registry, incident API, evidence receiver, dashboard');
+  const dataDir = [
+    '--data-dir <dir>',
+    'database (PGlite), RTCC key, evidence and uploads',
+    'camconnect-bridge-data',
+  ] as const;
+  const dbUrl = [
+    '--database-url <url>',
+    'PostgreSQL server instead of embedded PGlite (default: $DATABASE_URL)',
+    process.env['DATABASE_URL'],
+  ] as const;
   bridge
     .command('run', { isDefault: true })
     .description('run the bridge (embedded broker and database unless told otherwise)')
@@ -102,7 +120,10 @@ export function registerBridge(program: Command): void {
     .option(...dbUrl)
     .option('--share-group <name>', 'MQTT 5 shared-subscription group: instances in one group split ingest')
     .option('--instance-id <id>', 'stable MQTT client id suffix (gives a persistent session)')
-    .option('--tile-url <template>', 'raster tile URL for the dashboard map, e.g. https://tiles.example/{z}/{x}/{y}.png')
+    .option(
+      '--tile-url <template>',
+      'raster tile URL for the dashboard map, e.g. https://tiles.example/{z}/{x}/{y}.png',
+    )
     .option('--max-radius-m <m>', 'largest incident radius (default 800)', positive('--max-radius-m'))
     .option('--max-window-h <h>', 'longest incident window (default 12)', positive('--max-window-h'))
     .option('--max-upload-mb <mb>', 'largest evidence file (default 2048)', positive('--max-upload-mb'))

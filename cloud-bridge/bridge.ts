@@ -59,7 +59,9 @@ export class Bridge implements Service {
   constructor(private readonly opts: BridgeOptions) {
     this.config = BridgeConfig.parse(opts.config);
     if (this.config.shareGroup && !this.config.mqttUrl) {
-      throw new Error('a share group needs an MQTT 5 broker (--mqtt-url); the embedded broker speaks MQTT 3.1.1 only');
+      throw new Error(
+        'a share group needs an MQTT 5 broker (--mqtt-url); the embedded broker speaks MQTT 3.1.1 only',
+      );
     }
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentLogger;
@@ -105,16 +107,26 @@ export class Bridge implements Service {
       if (applied.length > 0) log.info('database migrated', { versions: applied, kind: db.kind });
       await this.ensureFirstToken(db);
 
-      const broker = config.mqttUrl ? undefined : new EmbeddedBroker(config.mqttHost, config.mqttPort, log.child({ part: 'broker' }));
+      const broker = config.mqttUrl
+        ? undefined
+        : new EmbeddedBroker(config.mqttHost, config.mqttPort, log.child({ part: 'broker' }));
       this.broker = broker;
       const keyId = keyIdOf(this.key.publicKey);
       // The incident service and the link need each other: the service publishes through the
       // link, the link delivers replies to the service. A late-bound publisher breaks the cycle.
       const publisher = {
-        publish: ((agentId, name, payload) => this.link.publish(agentId, name, payload)) as BridgeLink['publish'],
+        publish: ((agentId, name, payload) =>
+          this.link.publish(agentId, name, payload)) as BridgeLink['publish'],
       };
       const incidents = new IncidentService({
-        db, clock, limits: config.limits, key: this.key, issuer: `camconnect-bridge ${keyId}`, publisher, metrics, log: log.child({ part: 'incidents' }),
+        db,
+        clock,
+        limits: config.limits,
+        key: this.key,
+        issuer: `camconnect-bridge ${keyId}`,
+        publisher,
+        metrics,
+        log: log.child({ part: 'incidents' }),
       });
       this.incidentService = incidents;
       const link = new BridgeLink(
@@ -132,11 +144,30 @@ export class Bridge implements Service {
       this.linkHandle = link;
       const store = this.opts.store ?? new LocalDiskStore(path.join(config.dataDir, 'evidence'));
       const receiver = new EvidenceReceiver(
-        { db, store, clock, limits: config.limits, metrics, log: log.child({ part: 'evidence' }), publisher, receiverName: `camconnect-bridge ${keyId}` },
+        {
+          db,
+          store,
+          clock,
+          limits: config.limits,
+          metrics,
+          log: log.child({ part: 'evidence' }),
+          publisher,
+          receiverName: `camconnect-bridge ${keyId}`,
+        },
         path.join(config.dataDir, 'uploads'),
       );
       const router = new Router();
-      for (const r of apiRoutes({ db, clock, config, incidents, store, metrics, rtccPublicKey: this.key.publicKeyB64u, rtccKeyId: keyId, closing: this.closing.signal })) {
+      for (const r of apiRoutes({
+        db,
+        clock,
+        config,
+        incidents,
+        store,
+        metrics,
+        rtccPublicKey: this.key.publicKeyB64u,
+        rtccKeyId: keyId,
+        closing: this.closing.signal,
+      })) {
         router.add(r);
       }
       const http = new HttpService({
@@ -152,7 +183,13 @@ export class Bridge implements Service {
         health: () => this.health(),
       });
       this.http = http;
-      const sweeper = new Sweeper(db, clock, config.limits.healthStaleMs, metrics, log.child({ part: 'sweeper' }));
+      const sweeper = new Sweeper(
+        db,
+        clock,
+        config.limits.healthStaleMs,
+        metrics,
+        log.child({ part: 'sweeper' }),
+      );
       this.parts = new Composition([...(broker ? [broker] : []), link, receiver, http, sweeper]);
       await this.parts.start(signal);
     } catch (err) {

@@ -25,19 +25,31 @@ export const BridgeConfig = z.strictObject({
    * MQTT 5 shared-subscription group (§4.8.2): instances with the same group split ingest so each
    * message is processed once. Only with a real MQTT 5 broker (aedes speaks 3.1.1 only).
    */
-  shareGroup: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  shareGroup: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
   /** Client id prefix; a random suffix keeps instances apart. */
-  instanceId: z.string().regex(/^[A-Za-z0-9_-]{1,48}$/).optional(),
+  instanceId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,48}$/)
+    .optional(),
   limits: z
     .strictObject({
       maxRadiusM: z.number().positive().default(800),
-      maxWindowMs: z.int().positive().default(12 * 3600_000),
+      maxWindowMs: z
+        .int()
+        .positive()
+        .default(12 * 3600_000),
       /** How far beyond the geofence a camera still counts as "near" for fan-out. */
       nearMarginM: z.number().min(0).default(200),
       /** How long a signed request stays valid for agents. */
       requestTtlMs: z.int().positive().default(3600_000),
       /** One evidence file (tus Upload-Length) may not exceed this. */
-      maxUploadBytes: z.int().positive().default(2 * 1024 ** 3),
+      maxUploadBytes: z
+        .int()
+        .positive()
+        .default(2 * 1024 ** 3),
       /** A health report older than this marks the device offline (3 missed 30 s reports). */
       healthStaleMs: z.int().positive().default(90_000),
     })

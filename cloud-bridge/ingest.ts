@@ -6,7 +6,14 @@ import type { IncomingMessage } from '../protocol/codec.js';
 import type { Db } from './db/db.js';
 import type { IncidentService } from './incidents/service.js';
 import type { MessageSink } from './mqtt/link.js';
-import { applyCameras, applyHealth, applyMotion, applyStatus, IngestRefused, UnknownDeviceError } from './registry/ingest-store.js';
+import {
+  applyCameras,
+  applyHealth,
+  applyMotion,
+  applyStatus,
+  IngestRefused,
+  UnknownDeviceError,
+} from './registry/ingest-store.js';
 
 export class IngestSink implements MessageSink {
   constructor(
@@ -33,16 +40,27 @@ export class IngestSink implements MessageSink {
     }
   }
 
-  private async reply(agentId: string, reply: Extract<IncomingMessage, { name: 'replies' }>['value']): Promise<void> {
+  private async reply(
+    agentId: string,
+    reply: Extract<IncomingMessage, { name: 'replies' }>['value'],
+  ): Promise<void> {
     switch (reply.type) {
       case 'incident-status': {
         const r = await this.incidents.applyStatusReply(agentId, reply);
-        if (r === 'unknown') throw new IngestRefused('unknown-request', `incident reply from ${agentId} to a request the bridge did not send`);
+        if (r === 'unknown')
+          throw new IngestRefused(
+            'unknown-request',
+            `incident reply from ${agentId} to a request the bridge did not send`,
+          );
         return;
       }
       case 'error': {
         const r = await this.incidents.applyErrorReply(agentId, reply);
-        if (r === 'unknown') throw new IngestRefused('unknown-request', `error reply from ${agentId} (${reply.code}) to no incident request`);
+        if (r === 'unknown')
+          throw new IngestRefused(
+            'unknown-request',
+            `error reply from ${agentId} (${reply.code}) to no incident request`,
+          );
         return;
       }
       case 'ack':

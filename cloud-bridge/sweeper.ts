@@ -27,17 +27,31 @@ export class Sweeper implements Service {
   async sweep(): Promise<number> {
     const n = await markStale(this.db, this.clock.now(), this.staleMs);
     if (n > 0) this.log.info('devices went offline (health stale)', { count: n });
-    const rows = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM devices WHERE status = 'online'`);
+    const rows = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM devices WHERE status = 'online'`,
+    );
     this.metrics.devicesOnline.set(rows[0]?.n ?? 0);
     return n;
   }
 
   start(): Promise<void> {
     const guard = (what: string, fn: () => Promise<unknown>) => () => {
-      this.running = this.running.then(fn).catch((err: unknown) => this.log.warn(`${what} failed`, { error: (err as Error).message }));
+      this.running = this.running
+        .then(fn)
+        .catch((err: unknown) => this.log.warn(`${what} failed`, { error: (err as Error).message }));
     };
-    this.timers.push(setInterval(guard('stale sweep', () => this.sweep()), this.everyMs));
-    this.timers.push(setInterval(guard('health thinning', () => thinHealthHistory(this.db, this.clock.now())), 3600_000));
+    this.timers.push(
+      setInterval(
+        guard('stale sweep', () => this.sweep()),
+        this.everyMs,
+      ),
+    );
+    this.timers.push(
+      setInterval(
+        guard('health thinning', () => thinHealthHistory(this.db, this.clock.now())),
+        3600_000,
+      ),
+    );
     for (const t of this.timers) t.unref();
     return Promise.resolve();
   }

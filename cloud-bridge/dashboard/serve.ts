@@ -27,9 +27,14 @@ const FILES: Record<string, { file: string; type: string }> = {
  * A strict Content-Security-Policy: scripts, styles and media only from the bridge; images
  * also from a configured tile server (any https origin). No inline script.
  */
-const CSP = "default-src 'self'; img-src 'self' data: blob: https:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+const CSP =
+  "default-src 'self'; img-src 'self' data: blob: https:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
-export async function serveDashboard(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> {
+export async function serveDashboard(
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+): Promise<boolean> {
   const entry = FILES[pathname];
   if (!entry) return false;
   const body = await readFile(path.join(STATIC_DIR, entry.file));

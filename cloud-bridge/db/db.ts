@@ -73,13 +73,15 @@ async function openPg(url: string, opts: DbOptions): Promise<Db> {
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-        oid === INT8_OID ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+        oid === INT8_OID
+          ? (v: string) => Number(v)
+          : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener Node
   // would crash the bridge. The next query opens a new connection.
   pool.on('error', () => undefined);
-  const run = async <T,>(c: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]): Promise<T[]> =>
+  const run = async <T>(c: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]): Promise<T[]> =>
     (await c.query(sql, params ? [...params] : undefined)).rows as T[];
   return {
     kind: 'postgres',
@@ -115,10 +117,11 @@ async function openPglite(opts: DbOptions): Promise<Db> {
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const parsers = { [pgliteTypes.INT8]: (v: string) => Number(v) };
   const lite = await PGlite.create({ ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), parsers });
-  if (opts.schema) await lite.exec(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}; SET search_path TO ${opts.schema};`);
+  if (opts.schema)
+    await lite.exec(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}; SET search_path TO ${opts.schema};`);
   return {
     kind: 'pglite',
-    query: async <T,>(sql: string, params?: readonly unknown[]) =>
+    query: async <T>(sql: string, params?: readonly unknown[]) =>
       (await lite.query<T>(sql, params ? [...params] : undefined)).rows,
     exec: async (sql) => {
       await lite.exec(sql);
@@ -126,7 +129,7 @@ async function openPglite(opts: DbOptions): Promise<Db> {
     transaction: (fn) =>
       lite.transaction((tx) =>
         fn({
-          query: async <T,>(sql: string, params?: readonly unknown[]) =>
+          query: async <T>(sql: string, params?: readonly unknown[]) =>
             (await tx.query<T>(sql, params ? [...params] : undefined)).rows,
           exec: async (sql) => {
             await tx.exec(sql);

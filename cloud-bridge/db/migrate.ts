@@ -10,7 +10,11 @@ const MIGRATION_LOCK = 0x6361_6d63;
  * on one server serialise on a transaction-scoped advisory lock; the second then sees the first's
  * rows and applies nothing. Returns the versions applied by this call.
  */
-export async function migrate(db: Db, now: () => number, list: readonly Migration[] = builtin): Promise<number[]> {
+export async function migrate(
+  db: Db,
+  now: () => number,
+  list: readonly Migration[] = builtin,
+): Promise<number[]> {
   const applied: number[] = [];
   const sorted = [...list].sort((a, b) => a.version - b.version);
   for (const m of sorted) {

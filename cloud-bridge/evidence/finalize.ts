@@ -5,7 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { canonicalize } from '../../protocol/canonical.js';
-import { packageSha256, type EvidenceReceipt, type SignedEvidenceManifest } from '../../protocol/evidence-manifest.js';
+import {
+  packageSha256,
+  type EvidenceReceipt,
+  type SignedEvidenceManifest,
+} from '../../protocol/evidence-manifest.js';
 import { redactText } from '../../lib/redact.js';
 import type { EvidenceContext } from './context.js';
 import { setCameraState, type UploadMeta } from './packages.js';
@@ -51,7 +55,10 @@ export async function finalizeIfComplete(
       const up = uploads.find((u) => u.name === f.name);
       if (!up) throw new Error(`${f.name} has no received upload`);
       // Hashed again while copying: what lands in the store is what the manifest names.
-      const stored = await ctx.store.put(`${prefix}/files/${evidenceKey(f.name)}`, createReadStream(stagedPath(up.id)));
+      const stored = await ctx.store.put(
+        `${prefix}/files/${evidenceKey(f.name)}`,
+        createReadStream(stagedPath(up.id)),
+      );
       if (stored.sha256 !== f.sha256) throw new Error(`${f.name} changed while being stored`);
     }
     const receivedAt = Math.max(...uploads.map((u) => u.updated_at));
@@ -73,7 +80,15 @@ export async function finalizeIfComplete(
     await db.query(
       `UPDATE evidence_packages SET state = 'verified', package_sha256 = $4, received_at = $5, receipt = $6::jsonb, updated_at = $7
        WHERE incident_id = $1 AND device_id = $2 AND camera_id = $3`,
-      [k.incidentId, k.deviceId, k.cameraId, receipt.packageSha256, receivedAt, JSON.stringify(receipt), receipt.checkedAt],
+      [
+        k.incidentId,
+        k.deviceId,
+        k.cameraId,
+        receipt.packageSha256,
+        receivedAt,
+        JSON.stringify(receipt),
+        receipt.checkedAt,
+      ],
     );
     await setCameraState(db, k, 'verified', null, 100, receipt.checkedAt);
     await recordEvent(ctx, k, null, 'verified', receipt.packageSha256);
@@ -95,7 +110,14 @@ export async function recordEvent(
 ): Promise<void> {
   await ctx.db.query(
     'INSERT INTO evidence_events (at, incident_id, device_id, upload_id, event, detail) VALUES ($1, $2, $3, $4, $5, $6)',
-    [ctx.clock.now(), k.incidentId ?? null, k.deviceId ?? null, uploadId, event, detail === null ? null : redactText(detail).slice(0, 1000)],
+    [
+      ctx.clock.now(),
+      k.incidentId ?? null,
+      k.deviceId ?? null,
+      uploadId,
+      event,
+      detail === null ? null : redactText(detail).slice(0, 1000),
+    ],
   );
 }
 

@@ -64,10 +64,14 @@ export class UploadRejected extends Error {
 }
 
 export function parseMeta(raw: Record<string, string | null | undefined> | undefined): UploadMeta {
-  const clean = Object.fromEntries(Object.entries(raw ?? {}).filter(([, v]) => v !== null && v !== undefined));
+  const clean = Object.fromEntries(
+    Object.entries(raw ?? {}).filter(([, v]) => v !== null && v !== undefined),
+  );
   const r = UploadMeta.safeParse(clean);
-  if (!r.success) throw new UploadRejected(400, 'bad-metadata', `Upload-Metadata is invalid: ${describeIssues(r.error)}`);
-  if (r.data.kind === 'file' && !r.data.name) throw new UploadRejected(400, 'bad-metadata', 'a file upload needs a name');
+  if (!r.success)
+    throw new UploadRejected(400, 'bad-metadata', `Upload-Metadata is invalid: ${describeIssues(r.error)}`);
+  if (r.data.kind === 'file' && !r.data.name)
+    throw new UploadRejected(400, 'bad-metadata', 'a file upload needs a name');
   return r.data;
 }
 
@@ -77,30 +81,55 @@ interface PackageRow {
 }
 
 /** Checks made when an upload is created (POST): before a single byte is accepted. */
-export async function authorizeCreate(db: Queryable, meta: UploadMeta, size: number | undefined, maxUploadBytes: number): Promise<void> {
-  if (size === undefined) throw new UploadRejected(400, 'length-required', 'Upload-Length is required (deferred length is not accepted)');
+export async function authorizeCreate(
+  db: Queryable,
+  meta: UploadMeta,
+  size: number | undefined,
+  maxUploadBytes: number,
+): Promise<void> {
+  if (size === undefined)
+    throw new UploadRejected(
+      400,
+      'length-required',
+      'Upload-Length is required (deferred length is not accepted)',
+    );
   const inc = await db.query('SELECT 1 FROM incidents WHERE id = $1', [meta.incidentId]);
-  if (inc.length === 0) throw new UploadRejected(404, 'unknown-incident', `incident ${meta.incidentId} is unknown`);
+  if (inc.length === 0)
+    throw new UploadRejected(404, 'unknown-incident', `incident ${meta.incidentId} is unknown`);
   const target = await db.query<{ request_id: string }>(
     'SELECT request_id FROM incident_targets WHERE incident_id = $1 AND device_id = $2',
     [meta.incidentId, meta.deviceId],
   );
   if (target[0]?.request_id !== meta.requestId) {
-    throw new UploadRejected(403, 'not-authorized', 'this device was not asked for this incident, or the request id does not match');
+    throw new UploadRejected(
+      403,
+      'not-authorized',
+      'this device was not asked for this incident, or the request id does not match',
+    );
   }
   if (meta.kind === 'manifest') {
-    if (size > MAX_MANIFEST_BYTES) throw new UploadRejected(413, 'too-large', `a manifest may be at most ${MAX_MANIFEST_BYTES} bytes`);
+    if (size > MAX_MANIFEST_BYTES)
+      throw new UploadRejected(413, 'too-large', `a manifest may be at most ${MAX_MANIFEST_BYTES} bytes`);
     return;
   }
-  if (size > maxUploadBytes) throw new UploadRejected(413, 'too-large', `a file may be at most ${maxUploadBytes} bytes`);
+  if (size > maxUploadBytes)
+    throw new UploadRejected(413, 'too-large', `a file may be at most ${maxUploadBytes} bytes`);
   const pkg = await packageRow(db, meta);
   if (!pkg || pkg.state !== 'uploading') {
-    throw new UploadRejected(409, 'no-manifest', 'upload the signed manifest first (or again, after a rejection)');
+    throw new UploadRejected(
+      409,
+      'no-manifest',
+      'upload the signed manifest first (or again, after a rejection)',
+    );
   }
   const listed = pkg.manifest.manifest.files.find((f) => f.name === meta.name);
   if (!listed) throw new UploadRejected(403, 'not-in-manifest', `the manifest does not list ${meta.name}`);
   if (listed.bytes !== size) {
-    throw new UploadRejected(400, 'length-mismatch', `the manifest says ${meta.name} has ${listed.bytes} bytes, Upload-Length is ${size}`);
+    throw new UploadRejected(
+      400,
+      'length-mismatch',
+      `the manifest says ${meta.name} has ${listed.bytes} bytes, Upload-Length is ${size}`,
+    );
   }
 }
 
@@ -113,7 +142,11 @@ async function packageRow(db: Queryable, meta: UploadMeta): Promise<PackageRow |
 }
 
 /** Completion of a manifest upload: signature, binding to the incident, sizes. */
-export async function acceptManifest(ctx: EvidenceContext, meta: UploadMeta, stagedFile: string): Promise<void> {
+export async function acceptManifest(
+  ctx: EvidenceContext,
+  meta: UploadMeta,
+  stagedFile: string,
+): Promise<void> {
   const { db, limits } = ctx;
   let parsed: unknown;
   try {
@@ -122,25 +155,43 @@ export async function acceptManifest(ctx: EvidenceContext, meta: UploadMeta, sta
     throw new UploadRejected(422, 'bad-manifest', `the manifest is not JSON: ${(err as Error).message}`);
   }
   const r = SignedEvidenceManifest.safeParse(parsed);
-  if (!r.success) throw new UploadRejected(422, 'bad-manifest', `the manifest is invalid: ${describeIssues(r.error)}`);
+  if (!r.success)
+    throw new UploadRejected(422, 'bad-manifest', `the manifest is invalid: ${describeIssues(r.error)}`);
   const signed = r.data;
   const m = signed.manifest;
   if (m.incidentId !== meta.incidentId || m.deviceId !== meta.deviceId || m.cameraId !== meta.cameraId) {
-    throw new UploadRejected(422, 'manifest-mismatch', 'the manifest names another incident, device or camera than the upload');
+    throw new UploadRejected(
+      422,
+      'manifest-mismatch',
+      'the manifest names another incident, device or camera than the upload',
+    );
   }
-  const keys = await db.query<{ public_key: string }>('SELECT public_key FROM devices WHERE id = $1', [meta.deviceId]);
+  const keys = await db.query<{ public_key: string }>('SELECT public_key FROM devices WHERE id = $1', [
+    meta.deviceId,
+  ]);
   const key = keys[0];
   if (!key) throw new UploadRejected(403, 'unknown-device', `device ${meta.deviceId} is not registered`);
   if (!verifyEvidenceManifest(signed, importPublicKeyRaw(key.public_key))) {
-    throw new UploadRejected(422, 'bad-signature', 'the manifest signature does not verify with the device key');
+    throw new UploadRejected(
+      422,
+      'bad-signature',
+      'the manifest signature does not verify with the device key',
+    );
   }
-  const incidents = await db.query<{ request: unknown }>('SELECT request FROM incidents WHERE id = $1', [meta.incidentId]);
+  const incidents = await db.query<{ request: unknown }>('SELECT request FROM incidents WHERE id = $1', [
+    meta.incidentId,
+  ]);
   const request = SignedIncident.safeParse(incidents[0]?.request);
   if (!request.success || incidentSha256(request.data) !== m.requestSha256) {
-    throw new UploadRejected(422, 'wrong-request', 'the manifest does not answer this incident request (requestSha256)');
+    throw new UploadRejected(
+      422,
+      'wrong-request',
+      'the manifest does not answer this incident request (requestSha256)',
+    );
   }
   const big = m.files.find((f) => f.bytes > limits.maxUploadBytes);
-  if (big) throw new UploadRejected(413, 'too-large', `${big.name} is over the ${limits.maxUploadBytes}-byte limit`);
+  if (big)
+    throw new UploadRejected(413, 'too-large', `${big.name} is over the ${limits.maxUploadBytes}-byte limit`);
   const total = m.files.reduce((s, f) => s + f.bytes, 0);
   const now = ctx.clock.now();
   const rows = await db.query(
@@ -152,7 +203,8 @@ export async function acceptManifest(ctx: EvidenceContext, meta: UploadMeta, sta
      WHERE evidence_packages.state IN ('uploading', 'rejected') RETURNING incident_id`,
     [meta.incidentId, meta.deviceId, meta.cameraId, JSON.stringify(signed), total, now],
   );
-  if (rows.length === 0) throw new UploadRejected(409, 'already-verified', 'this package is already received and verified');
+  if (rows.length === 0)
+    throw new UploadRejected(409, 'already-verified', 'this package is already received and verified');
   // A new manifest starts the package afresh: earlier file uploads no longer count.
   await db.query(
     `UPDATE uploads SET state = 'rejected', detail = 'superseded by a new manifest', updated_at = $4
@@ -166,10 +218,15 @@ export async function acceptManifest(ctx: EvidenceContext, meta: UploadMeta, sta
 export async function acceptFile(db: Queryable, meta: UploadMeta, stagedFile: string): Promise<string> {
   const pkg = await packageRow(db, meta);
   const listed = pkg?.manifest.manifest.files.find((f) => f.name === meta.name);
-  if (!pkg || pkg.state !== 'uploading' || !listed) throw new UploadRejected(409, 'no-manifest', 'the package is no longer accepting files');
+  if (!pkg || pkg.state !== 'uploading' || !listed)
+    throw new UploadRejected(409, 'no-manifest', 'the package is no longer accepting files');
   const { sha256, bytes } = await sha256File(stagedFile);
   if (bytes !== listed.bytes || sha256 !== listed.sha256) {
-    throw new UploadRejected(422, 'hash-mismatch', `${meta.name}: SHA-256 ${sha256} does not match the manifest's ${listed.sha256}`);
+    throw new UploadRejected(
+      422,
+      'hash-mismatch',
+      `${meta.name}: SHA-256 ${sha256} does not match the manifest's ${listed.sha256}`,
+    );
   }
   return sha256;
 }

@@ -12,7 +12,14 @@ import { Server, EVENTS } from '@tus/server';
 import { FileStore } from '@tus/file-store';
 import type { Health, Service } from '../../lib/lifecycle.js';
 import type { EvidenceContext } from './context.js';
-import { acceptFile, acceptManifest, authorizeCreate, parseMeta, UploadRejected, type UploadMeta } from './packages.js';
+import {
+  acceptFile,
+  acceptManifest,
+  authorizeCreate,
+  parseMeta,
+  UploadRejected,
+  type UploadMeta,
+} from './packages.js';
 import { finalizeIfComplete, recordEvent, rejectPackage } from './finalize.js';
 
 export const UPLOAD_PATH = '/uploads';
@@ -73,7 +80,16 @@ export class EvidenceReceiver implements Service {
           await ctx.db.query(
             `INSERT INTO uploads (id, incident_id, device_id, camera_id, name, kind, size, state, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'uploading', $8, $8)`,
-            [upload.id, meta.incidentId, meta.deviceId, meta.cameraId, meta.name ?? 'manifest.json', meta.kind, upload.size, now],
+            [
+              upload.id,
+              meta.incidentId,
+              meta.deviceId,
+              meta.cameraId,
+              meta.name ?? 'manifest.json',
+              meta.kind,
+              upload.size,
+              now,
+            ],
           );
           ctx.metrics.uploads.inc({ result: 'created' });
           return {};
@@ -87,7 +103,12 @@ export class EvidenceReceiver implements Service {
         return {};
       },
       onResponseError: async (req, err) => {
-        await this.recordRefusal(req.method, new URL(req.url).pathname, req.headers.get('upload-metadata'), err);
+        await this.recordRefusal(
+          req.method,
+          new URL(req.url).pathname,
+          req.headers.get('upload-metadata'),
+          err,
+        );
         return undefined;
       },
     });
@@ -106,23 +127,32 @@ export class EvidenceReceiver implements Service {
     try {
       if (meta.kind === 'manifest') {
         await acceptManifest(ctx, meta, this.staged(id));
-        await ctx.db.query(`UPDATE uploads SET state = 'received', received = size, updated_at = $2 WHERE id = $1`, [id, now]);
+        await ctx.db.query(
+          `UPDATE uploads SET state = 'received', received = size, updated_at = $2 WHERE id = $1`,
+          [id, now],
+        );
       } else {
         const sha256 = await acceptFile(ctx.db, meta, this.staged(id));
-        await ctx.db.query(`UPDATE uploads SET state = 'received', received = size, sha256 = $2, updated_at = $3 WHERE id = $1`, [
-          id,
-          sha256,
-          now,
-        ]);
+        await ctx.db.query(
+          `UPDATE uploads SET state = 'received', received = size, sha256 = $2, updated_at = $3 WHERE id = $1`,
+          [id, sha256, now],
+        );
       }
       ctx.metrics.uploads.inc({ result: 'received' });
       if (await finalizeIfComplete(ctx, meta, (u) => this.staged(u))) await this.discardStaged(meta);
     } catch (err) {
       if (!(err instanceof UploadRejected)) throw err;
-      await ctx.db.query(`UPDATE uploads SET state = 'rejected', detail = $2, updated_at = $3 WHERE id = $1`, [id, err.code, now]);
+      await ctx.db.query(
+        `UPDATE uploads SET state = 'rejected', detail = $2, updated_at = $3 WHERE id = $1`,
+        [id, err.code, now],
+      );
       await this.removeStaged(id);
       // A forged or corrupted package is a fact the RTCC must see, not only the uploader.
-      if (['bad-signature', 'hash-mismatch', 'wrong-request', 'manifest-mismatch', 'bad-manifest'].includes(err.code)) {
+      if (
+        ['bad-signature', 'hash-mismatch', 'wrong-request', 'manifest-mismatch', 'bad-manifest'].includes(
+          err.code,
+        )
+      ) {
         await rejectPackage(ctx, meta, `${err.code}: ${err.message}`);
       }
       throw tusError(err);
@@ -149,17 +179,21 @@ export class EvidenceReceiver implements Service {
 
   private async progress(id: string, offset: number): Promise<void> {
     try {
-      await this.ctx.db.query('UPDATE uploads SET received = GREATEST(received, $2), updated_at = $3 WHERE id = $1', [
-        id,
-        offset,
-        this.ctx.clock.now(),
-      ]);
+      await this.ctx.db.query(
+        'UPDATE uploads SET received = GREATEST(received, $2), updated_at = $3 WHERE id = $1',
+        [id, offset, this.ctx.clock.now()],
+      );
     } catch (err) {
       this.ctx.log.warn('could not record upload progress', { upload: id, error: (err as Error).message });
     }
   }
 
-  private async recordRefusal(method: string, pathname: string, metaHeader: string | null, err: Error | TusError): Promise<void> {
+  private async recordRefusal(
+    method: string,
+    pathname: string,
+    metaHeader: string | null,
+    err: Error | TusError,
+  ): Promise<void> {
     const status = 'status_code' in err ? err.status_code : 500;
     const body = 'body' in err ? err.body : err.message;
     let code = `http-${status}`;

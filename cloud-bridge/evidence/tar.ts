@@ -43,7 +43,8 @@ function pad(size: number): Buffer {
 function paxRecord(key: string, value: string): Buffer {
   const body = ` ${key}=${value}\n`;
   let len = Buffer.byteLength(body) + 1;
-  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+  while (String(len).length + Buffer.byteLength(body) !== len)
+    len = String(len).length + Buffer.byteLength(body);
   return Buffer.from(`${len}${body}`, 'utf8');
 }
 

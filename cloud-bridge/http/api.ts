@@ -33,7 +33,10 @@ export interface ApiDeps {
 }
 
 const READ = ['operator', 'auditor'] as const;
-const Paging = z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(1000), offset: z.coerce.number().int().min(0).default(0) });
+const Paging = z.object({
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  offset: z.coerce.number().int().min(0).default(0),
+});
 
 function incidentId(ctx: RouteContext): string {
   const r = Uuid.safeParse(ctx.params['id']);
@@ -54,14 +57,20 @@ export function apiRoutes(d: ApiDeps): Route[] {
       method: 'GET',
       path: '/api/rtcc-key',
       auth: 'public',
-      handler: ({ res }) => sendJson(res, 200, { alg: 'Ed25519', publicKey: d.rtccPublicKey, keyId: d.rtccKeyId }),
+      handler: ({ res }) =>
+        sendJson(res, 200, { alg: 'Ed25519', publicKey: d.rtccPublicKey, keyId: d.rtccKeyId }),
     },
     {
       method: 'GET',
       path: '/api/config',
       auth: READ,
       handler: ({ res, principal }) =>
-        sendJson(res, 200, { limits: config.limits, tileUrl: config.tileUrl ?? null, role: principal?.role, name: principal?.name }),
+        sendJson(res, 200, {
+          limits: config.limits,
+          tileUrl: config.tileUrl ?? null,
+          role: principal?.role,
+          name: principal?.name,
+        }),
     },
     {
       method: 'POST',
@@ -115,7 +124,14 @@ export function apiRoutes(d: ApiDeps): Route[] {
         const id = incidentId(ctx);
         let key: string;
         try {
-          key = evidenceKey('incidents', id, ctx.params['deviceId'] ?? '', ctx.params['cameraId'] ?? '', 'files', ctx.params['name'] ?? '');
+          key = evidenceKey(
+            'incidents',
+            id,
+            ctx.params['deviceId'] ?? '',
+            ctx.params['cameraId'] ?? '',
+            'files',
+            ctx.params['name'] ?? '',
+          );
         } catch {
           throw new HttpError(404, 'not-found', 'no such evidence file');
         }

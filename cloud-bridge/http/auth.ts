@@ -32,26 +32,25 @@ export async function createApiToken(
 ): Promise<{ id: string; token: string }> {
   const token = `ccb_${randomBytes(32).toString('base64url')}`;
   const id = randomUUID();
-  await db.query('INSERT INTO api_tokens (id, name, role, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)', [
-    id,
-    name,
-    role,
-    hashToken(token),
-    now,
-  ]);
+  await db.query(
+    'INSERT INTO api_tokens (id, name, role, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)',
+    [id, name, role, hashToken(token), now],
+  );
   return { id, token };
 }
 
 export async function revokeApiToken(db: Queryable, id: string, now: number): Promise<boolean> {
-  const rows = await db.query('UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id', [
-    id,
-    now,
-  ]);
+  const rows = await db.query(
+    'UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id',
+    [id, now],
+  );
   return rows.length > 0;
 }
 
 export async function countApiTokens(db: Queryable): Promise<number> {
-  const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_tokens WHERE revoked_at IS NULL');
+  const rows = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM api_tokens WHERE revoked_at IS NULL',
+  );
   return rows[0]?.n ?? 0;
 }
 
@@ -59,7 +58,8 @@ export async function countApiTokens(db: Queryable): Promise<number> {
 export async function authenticate(db: Queryable, req: IncomingMessage): Promise<Principal> {
   const header = req.headers.authorization ?? '';
   const match = /^Bearer\s+([A-Za-z0-9_.~+/-]+=*)\s*$/i.exec(header);
-  if (!match?.[1]) throw new HttpError(401, 'unauthenticated', 'an API token is required (Authorization: Bearer ...)');
+  if (!match?.[1])
+    throw new HttpError(401, 'unauthenticated', 'an API token is required (Authorization: Bearer ...)');
   const rows = await db.query<{ id: string; name: string; role: Role }>(
     'SELECT id, name, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL',
     [hashToken(match[1])],

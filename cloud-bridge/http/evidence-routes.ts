@@ -8,23 +8,40 @@ import type { EvidenceStore } from '../evidence/store.js';
 import { HttpError } from './problem.js';
 import type { RouteContext } from './router.js';
 
-async function verifiedPrefixes(db: Queryable, incidentId: string): Promise<{ deviceId: string; cameraId: string; contentTypes: Map<string, string> }[]> {
+async function verifiedPrefixes(
+  db: Queryable,
+  incidentId: string,
+): Promise<{ deviceId: string; cameraId: string; contentTypes: Map<string, string> }[]> {
   const exists = await db.query('SELECT 1 FROM incidents WHERE id = $1', [incidentId]);
   if (exists.length === 0) throw new HttpError(404, 'not-found', 'no such incident');
-  const rows = await db.query<{ device_id: string; camera_id: string; manifest: { manifest: { files: { name: string; contentType?: string }[] } } }>(
+  const rows = await db.query<{
+    device_id: string;
+    camera_id: string;
+    manifest: { manifest: { files: { name: string; contentType?: string }[] } };
+  }>(
     `SELECT device_id, camera_id, manifest FROM evidence_packages WHERE incident_id = $1 AND state = 'verified' ORDER BY device_id, camera_id`,
     [incidentId],
   );
   return rows.map((r) => ({
     deviceId: r.device_id,
     cameraId: r.camera_id,
-    contentTypes: new Map(r.manifest.manifest.files.map((f) => [f.name, f.contentType ?? 'application/octet-stream'])),
+    contentTypes: new Map(
+      r.manifest.manifest.files.map((f) => [f.name, f.contentType ?? 'application/octet-stream']),
+    ),
   }));
 }
 
-export async function sendEvidenceFile(ctx: RouteContext, db: Queryable, store: EvidenceStore, key: string, incidentId: string): Promise<void> {
+export async function sendEvidenceFile(
+  ctx: RouteContext,
+  db: Queryable,
+  store: EvidenceStore,
+  key: string,
+  incidentId: string,
+): Promise<void> {
   const [, , deviceId, cameraId, , name] = key.split('/');
-  const pkg = (await verifiedPrefixes(db, incidentId)).find((p) => p.deviceId === deviceId && p.cameraId === cameraId);
+  const pkg = (await verifiedPrefixes(db, incidentId)).find(
+    (p) => p.deviceId === deviceId && p.cameraId === cameraId,
+  );
   const type = name ? pkg?.contentTypes.get(name) : undefined;
   const stat = type ? await store.stat(key) : null;
   if (!stat || !type) throw new HttpError(404, 'not-found', 'no such verified evidence file');
@@ -63,7 +80,12 @@ export async function sendEvidenceFile(ctx: RouteContext, db: Queryable, store: 
   await new Promise<void>((resolve) => ctx.res.once('close', resolve));
 }
 
-export async function sendEvidenceTar(ctx: RouteContext, db: Queryable, store: EvidenceStore, incidentId: string): Promise<void> {
+export async function sendEvidenceTar(
+  ctx: RouteContext,
+  db: Queryable,
+  store: EvidenceStore,
+  incidentId: string,
+): Promise<void> {
   const packages = await verifiedPrefixes(db, incidentId);
   const entries: TarEntry[] = [];
   for (const p of packages) {
@@ -72,10 +94,16 @@ export async function sendEvidenceTar(ctx: RouteContext, db: Queryable, store: E
       const stat = await store.stat(key);
       if (!stat) continue;
       // Inside the tar: {incidentId}/{deviceId}/{cameraId}/manifest.json, receipt.json, files/...
-      entries.push({ name: key.slice('incidents/'.length), size: stat.bytes, mtimeMs: Date.now(), open: () => store.get(key) });
+      entries.push({
+        name: key.slice('incidents/'.length),
+        size: stat.bytes,
+        mtimeMs: Date.now(),
+        open: () => store.get(key),
+      });
     }
   }
-  if (entries.length === 0) throw new HttpError(404, 'not-found', 'this incident has no verified evidence yet');
+  if (entries.length === 0)
+    throw new HttpError(404, 'not-found', 'this incident has no verified evidence yet');
   ctx.res.writeHead(200, {
     'content-type': 'application/x-tar',
     'content-disposition': `attachment; filename="incident-${incidentId}.tar"`,

@@ -10,23 +10,37 @@ import { DeviceRegistration } from '../registry/devices.js';
 import type { Limits } from '../config.js';
 
 function schema(s: z.ZodType): Record<string, unknown> {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 }
 
 const problem = { $ref: '#/components/schemas/Problem' };
 const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [String(c), { description: DESCRIPTIONS[c] ?? 'error', content: { 'application/problem+json': { schema: problem } } }]));
+  Object.fromEntries(
+    codes.map((c) => [
+      String(c),
+      {
+        description: DESCRIPTIONS[c] ?? 'error',
+        content: { 'application/problem+json': { schema: problem } },
+      },
+    ]),
+  );
 const DESCRIPTIONS: Record<number, string> = {
   400: 'malformed request (bad JSON)',
   401: 'no or unknown API token',
-  403: 'the token\'s role may not do this',
+  403: "the token's role may not do this",
   404: 'not found',
   413: 'body too large',
   415: 'body is not application/json',
   422: 'the body does not validate; `errors` lists each problem',
 };
-const json = (ref: string, description: string) => ({ description, content: { 'application/json': { schema: { $ref: ref } } } });
+const json = (ref: string, description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: ref } } },
+});
 const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
 
 export function openApiDocument(limits: Limits): Record<string, unknown> {
@@ -42,7 +56,9 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
     },
     security: [{ bearer: [] }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token (roles: operator, auditor)' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'API token (roles: operator, auditor)' },
+      },
       schemas: {
         IncidentInput: schema(IncidentInput),
         DeviceRegistration: schema(DeviceRegistration),
@@ -54,34 +70,63 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
             title: { type: 'string' },
             status: { type: 'integer' },
             detail: { type: 'string' },
-            errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+            errors: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { path: { type: 'string' }, message: { type: 'string' } },
+              },
+            },
           },
         },
-        Incident: { type: 'object', description: 'incident with per-agent and per-camera state and evidence packages' },
-        Device: { type: 'object', description: 'device summary: status, health (online/offline/degraded), buffer depth, cameras, motion' },
+        Incident: {
+          type: 'object',
+          description: 'incident with per-agent and per-camera state and evidence packages',
+        },
+        Device: {
+          type: 'object',
+          description:
+            'device summary: status, health (online/offline/degraded), buffer depth, cameras, motion',
+        },
       },
     },
     paths: {
       '/api/incidents': {
         post: {
-          summary: 'File an incident: validated against the limits, signed with the RTCC key, sent to agents in or near the area',
+          summary:
+            'File an incident: validated against the limits, signed with the RTCC key, sent to agents in or near the area',
           'x-roles': ['operator'],
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/IncidentInput' } } } },
-          responses: { '201': json('#/components/schemas/Incident', 'created'), ...errors(400, 401, 403, 413, 415, 422) },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/IncidentInput' } } },
+          },
+          responses: {
+            '201': json('#/components/schemas/Incident', 'created'),
+            ...errors(400, 401, 403, 413, 415, 422),
+          },
         },
-        get: { summary: 'Recent incidents', 'x-roles': ['operator', 'auditor'], responses: { '200': { description: 'list' }, ...errors(401, 403) } },
+        get: {
+          summary: 'Recent incidents',
+          'x-roles': ['operator', 'auditor'],
+          responses: { '200': { description: 'list' }, ...errors(401, 403) },
+        },
       },
       '/api/incidents/{id}': {
         get: {
-          summary: 'Incident state per agent and camera (accepted, declined, no-footage, awaiting-approval, uploading %, received, verified, failed)',
+          summary:
+            'Incident state per agent and camera (accepted, declined, no-footage, awaiting-approval, uploading %, received, verified, failed)',
           'x-roles': ['operator', 'auditor'],
           parameters: [idParam('id')],
-          responses: { '200': json('#/components/schemas/Incident', 'the incident'), ...errors(401, 403, 404) },
+          responses: {
+            '200': json('#/components/schemas/Incident', 'the incident'),
+            ...errors(401, 403, 404),
+          },
         },
       },
       '/api/incidents/{id}/events': {
         get: {
-          summary: 'Live incident state as server-sent events (event: incident, data: the same JSON as GET /api/incidents/{id})',
+          summary:
+            'Live incident state as server-sent events (event: incident, data: the same JSON as GET /api/incidents/{id})',
           'x-roles': ['operator', 'auditor'],
           parameters: [idParam('id')],
           responses: { '200': { description: 'text/event-stream' }, ...errors(401, 403, 404) },
@@ -89,7 +134,8 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
       },
       '/api/incidents/{id}/evidence': {
         get: {
-          summary: 'Download every verified package of the incident as a tar (manifest.json, receipt.json, files/)',
+          summary:
+            'Download every verified package of the incident as a tar (manifest.json, receipt.json, files/)',
           'x-roles': ['operator', 'auditor'],
           parameters: [idParam('id')],
           responses: { '200': { description: 'application/x-tar' }, ...errors(401, 403, 404) },
@@ -100,15 +146,27 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
           summary: 'One evidence file (supports Range, for playback)',
           'x-roles': ['operator', 'auditor'],
           parameters: [idParam('id'), idParam('deviceId'), idParam('cameraId'), idParam('name')],
-          responses: { '200': { description: 'the file' }, '206': { description: 'a range of it' }, ...errors(401, 403, 404) },
+          responses: {
+            '200': { description: 'the file' },
+            '206': { description: 'a range of it' },
+            ...errors(401, 403, 404),
+          },
         },
       },
       '/api/devices': {
-        get: { summary: 'Registered devices with health at a glance', 'x-roles': ['operator', 'auditor'], responses: { '200': { description: 'list' }, ...errors(401, 403) } },
+        get: {
+          summary: 'Registered devices with health at a glance',
+          'x-roles': ['operator', 'auditor'],
+          responses: { '200': { description: 'list' }, ...errors(401, 403) },
+        },
         post: {
-          summary: 'Register (or re-register) a device: id, Ed25519 public key, site, location, sharing policy (used by provisioning)',
+          summary:
+            'Register (or re-register) a device: id, Ed25519 public key, site, location, sharing policy (used by provisioning)',
           'x-roles': ['operator'],
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/DeviceRegistration' } } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/DeviceRegistration' } } },
+          },
           responses: { '201': { description: 'registered' }, ...errors(400, 401, 403, 415, 422) },
         },
       },
@@ -120,9 +178,27 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
           responses: { '200': json('#/components/schemas/Device', 'the device'), ...errors(401, 403, 404) },
         },
       },
-      '/api/audit': { get: { summary: 'API audit log (newest first)', 'x-roles': ['auditor'], responses: { '200': { description: 'list' }, ...errors(401, 403) } } },
-      '/api/rtcc-key': { get: { summary: 'The RTCC public key agents verify requests with', security: [], responses: { '200': { description: 'key' } } } },
-      '/api/config': { get: { summary: 'Dashboard settings (limits, tile URL)', 'x-roles': ['operator', 'auditor'], responses: { '200': { description: 'settings' } } } },
+      '/api/audit': {
+        get: {
+          summary: 'API audit log (newest first)',
+          'x-roles': ['auditor'],
+          responses: { '200': { description: 'list' }, ...errors(401, 403) },
+        },
+      },
+      '/api/rtcc-key': {
+        get: {
+          summary: 'The RTCC public key agents verify requests with',
+          security: [],
+          responses: { '200': { description: 'key' } },
+        },
+      },
+      '/api/config': {
+        get: {
+          summary: 'Dashboard settings (limits, tile URL)',
+          'x-roles': ['operator', 'auditor'],
+          responses: { '200': { description: 'settings' } },
+        },
+      },
     },
   };
 }

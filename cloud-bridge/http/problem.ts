@@ -52,14 +52,26 @@ const TITLES: Record<number, string> = {
 };
 
 export function zodProblem(error: z.ZodError, what: string): HttpError {
-  const errors = error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
+  const errors = error.issues.map((i) => ({
+    path: i.path.map(String).join('.') || '(root)',
+    message: i.message,
+  }));
   const first = errors[0];
-  return new HttpError(422, 'validation', `${what} is invalid${first ? `: ${first.path}: ${first.message}` : ''}`, {
-    errors,
-  });
+  return new HttpError(
+    422,
+    'validation',
+    `${what} is invalid${first ? `: ${first.path}: ${first.message}` : ''}`,
+    {
+      errors,
+    },
+  );
 }
 
-export function sendProblem(res: ServerResponse, problem: Problem, headers: Record<string, string> = {}): void {
+export function sendProblem(
+  res: ServerResponse,
+  problem: Problem,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;

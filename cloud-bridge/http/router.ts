@@ -77,7 +77,13 @@ export class Router {
     return null;
   }
 
-  async run(matched: Matched, req: IncomingMessage, res: ServerResponse, url: URL, db: Queryable): Promise<Principal | undefined> {
+  async run(
+    matched: Matched,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    db: Queryable,
+  ): Promise<Principal | undefined> {
     const { route, params } = matched;
     let principal: Principal | undefined;
     if (route.auth !== 'public') {

@@ -118,20 +118,43 @@ export class HttpService implements Service {
       err instanceof HttpError ? err : err instanceof ZodError ? zodProblem(err, 'the request') : undefined;
     if (httpErr) {
       this.d.metrics.apiErrors.inc({ route, reason: httpErr.kind });
-      sendProblem(res, httpErr.toProblem(), httpErr.status === 401 ? { 'www-authenticate': 'Bearer realm="camconnect"' } : {});
+      sendProblem(
+        res,
+        httpErr.toProblem(),
+        httpErr.status === 401 ? { 'www-authenticate': 'Bearer realm="camconnect"' } : {},
+      );
       return;
     }
     this.d.metrics.apiErrors.inc({ route, reason: 'internal' });
     this.d.log.error('API request failed', { route, error: (err as Error).message });
-    sendProblem(res, { type: 'urn:camconnect:problem:internal', title: 'Internal Server Error', status: 500, detail: 'the bridge could not complete the request; see its log' });
+    sendProblem(res, {
+      type: 'urn:camconnect:problem:internal',
+      title: 'Internal Server Error',
+      status: 500,
+      detail: 'the bridge could not complete the request; see its log',
+    });
   }
 
-  private async audit(req: IncomingMessage, method: string, path: string, status: number, p: Principal | undefined): Promise<void> {
+  private async audit(
+    req: IncomingMessage,
+    method: string,
+    path: string,
+    status: number,
+    p: Principal | undefined,
+  ): Promise<void> {
     try {
       // The path only: query strings are not logged (nothing secret goes there, but nothing needs to).
       await this.d.db.query(
         'INSERT INTO audit (at, token_id, role, method, path, status, remote) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [this.d.now(), p?.tokenId ?? null, p?.role ?? null, method, path.slice(0, 500), status, req.socket.remoteAddress ?? null],
+        [
+          this.d.now(),
+          p?.tokenId ?? null,
+          p?.role ?? null,
+          method,
+          path.slice(0, 500),
+          status,
+          req.socket.remoteAddress ?? null,
+        ],
       );
     } catch (err) {
       this.d.log.error('could not write the audit log', { error: (err as Error).message });

@@ -13,7 +13,12 @@ import type { RouteContext } from './router.js';
 const POLL_MS = 500;
 const KEEPALIVE_MS = 15_000;
 
-export async function streamIncident(ctx: RouteContext, db: Queryable, id: string, closing: AbortSignal): Promise<void> {
+export async function streamIncident(
+  ctx: RouteContext,
+  db: Queryable,
+  id: string,
+  closing: AbortSignal,
+): Promise<void> {
   const first = await getIncidentView(db, id);
   if (!first) throw new HttpError(404, 'not-found', 'no such incident');
   const { req, res } = ctx;

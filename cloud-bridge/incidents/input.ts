@@ -10,10 +10,7 @@ import { safeText } from '../../protocol/schemas/common.js';
 import type { Limits } from '../config.js';
 
 /** Epoch milliseconds or an ISO 8601 date-time with an offset (what a form or curl sends). */
-const Instant = z.union([
-  z.int().min(0),
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-]);
+const Instant = z.union([z.int().min(0), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
 
 export const IncidentInput = z.strictObject({
   caseNumber: safeText(64),

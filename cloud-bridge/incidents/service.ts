@@ -48,7 +48,14 @@ export class IncidentService {
     const t0 = clock.monotonic();
     const now = clock.now();
     const request = createIncidentRequest(
-      { caseNumber: input.caseNumber, reason: input.reason, area: input.area, from: input.from, to: input.to, issuer: this.d.issuer },
+      {
+        caseNumber: input.caseNumber,
+        reason: input.reason,
+        area: input.area,
+        from: input.from,
+        to: input.to,
+        issuer: this.d.issuer,
+      },
       { now, validityMs: limits.requestTtlMs },
     );
     const signed = signIncident(request, this.d.key.privateKey);
@@ -58,7 +65,17 @@ export class IncidentService {
       await tx.query(
         `INSERT INTO incidents (id, case_number, reason, area, from_at, to_at, created_at, created_by, request)
          VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9::jsonb)`,
-        [request.id, request.caseNumber, request.reason, JSON.stringify(request.area), request.from, request.to, now, createdBy, JSON.stringify(signed)],
+        [
+          request.id,
+          request.caseNumber,
+          request.reason,
+          JSON.stringify(request.area),
+          request.from,
+          request.to,
+          now,
+          createdBy,
+          JSON.stringify(signed),
+        ],
       );
       if (envelopes.length > 0) {
         await tx.query(
@@ -82,7 +99,8 @@ export class IncidentService {
       ),
     );
     const failed = results.filter((r) => r.status === 'rejected').length;
-    if (failed > 0) this.d.log.warn('some incident requests could not be published', { incident: request.id, failed });
+    if (failed > 0)
+      this.d.log.warn('some incident requests could not be published', { incident: request.id, failed });
     const fanoutMs = clock.monotonic() - t0;
     this.d.metrics.incidents.inc({ result: 'created' });
     this.d.metrics.incidentTargets.inc(envelopes.length - failed);
@@ -96,7 +114,10 @@ export class IncidentService {
    * Evidence states the bridge itself decided (received, verified, rejected) are not overwritten
    * by an agent's report: the bridge is the authority on what it holds.
    */
-  async applyStatusReply(agentId: string, reply: ReplyOf<'incident-status'>): Promise<'applied' | 'stale' | 'unknown'> {
+  async applyStatusReply(
+    agentId: string,
+    reply: ReplyOf<'incident-status'>,
+  ): Promise<'applied' | 'stale' | 'unknown'> {
     const now = this.d.clock.now();
     return this.d.db.transaction(async (tx) => {
       const rows = await tx.query<{ incident_id: string; reply_seq: number }>(

@@ -31,7 +31,9 @@ export class EmbeddedBroker implements Service {
     this.state = 'starting';
     const broker = await Aedes.createBroker({});
     this.broker = broker;
-    broker.on('clientError', (client, err) => this.log.debug('mqtt client error', { client: client.id, error: err.message }));
+    broker.on('clientError', (client, err) =>
+      this.log.debug('mqtt client error', { client: client.id, error: err.message }),
+    );
     const server = createServer((socket) => broker.handle(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -59,6 +61,10 @@ export class EmbeddedBroker implements Service {
   }
 
   health(): Health {
-    return { state: this.state, url: this.server ? this.url : undefined, clients: this.broker?.connectedClients ?? 0 };
+    return {
+      state: this.state,
+      url: this.server ? this.url : undefined,
+      clients: this.broker?.connectedClients ?? 0,
+    };
   }
 }

@@ -63,7 +63,9 @@ export class BridgeLink implements Service, BridgePublisher {
       clean: !persistent,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      ...(this.opts.protocolVersion === 5 && persistent ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+      ...(this.opts.protocolVersion === 5 && persistent
+        ? { properties: { sessionExpiryInterval: 3600 } }
+        : {}),
     };
     const url = this.opts.url();
     const client = await mqtt.connectAsync(url, options);
@@ -81,14 +83,25 @@ export class BridgeLink implements Service, BridgePublisher {
       this.state = 'ok';
     });
     const subs = bridgeSubscriptions(this.opts.shareGroup);
-    const granted = await client.subscribeAsync(Object.fromEntries(subs.map((s) => [s.filter, { qos: s.qos }])));
+    const granted = await client.subscribeAsync(
+      Object.fromEntries(subs.map((s) => [s.filter, { qos: s.qos }])),
+    );
     const refused = granted.filter((g) => g.qos === 128 || g.qos > 2);
-    if (refused.length > 0) throw new Error(`broker refused subscriptions: ${refused.map((g) => g.topic).join(', ')}`);
+    if (refused.length > 0)
+      throw new Error(`broker refused subscriptions: ${refused.map((g) => g.topic).join(', ')}`);
     this.state = 'ok';
-    this.log.info('mqtt connected', { url: redactUrl(url), clientId, shareGroup: this.opts.shareGroup ?? null });
+    this.log.info('mqtt connected', {
+      url: redactUrl(url),
+      clientId,
+      shareGroup: this.opts.shareGroup ?? null,
+    });
   }
 
-  async publish<T extends TopicsFrom<'bridge→agent'>>(agentId: string, name: T, payload: TopicPayload<T>): Promise<void> {
+  async publish<T extends TopicsFrom<'bridge→agent'>>(
+    agentId: string,
+    name: T,
+    payload: TopicPayload<T>,
+  ): Promise<void> {
     const client = this.client;
     if (!client) throw new Error('the MQTT link is not started');
     const msg = outgoing(name, agentId, payload);
@@ -104,7 +117,11 @@ export class BridgeLink implements Service, BridgePublisher {
     if (!decoded.ok) {
       const name = parseTopic(topic)?.name ?? 'unknown';
       this.metrics.ingestErrors.inc({ topic: name, reason: decoded.error.code });
-      this.log.warn('refused an MQTT message', { topic, code: decoded.error.code, error: decoded.error.message });
+      this.log.warn('refused an MQTT message', {
+        topic,
+        code: decoded.error.code,
+        error: decoded.error.message,
+      });
       return;
     }
     const msg = decoded.value;
@@ -129,7 +146,12 @@ export class BridgeLink implements Service, BridgePublisher {
     } catch (err) {
       const reason = err instanceof IngestRefused ? err.reason : 'store-failed';
       this.metrics.ingestErrors.inc({ topic: msg.name, reason });
-      this.log.warn('could not store an MQTT message', { agent: msg.agentId, topic: msg.name, reason, error: (err as Error).message });
+      this.log.warn('could not store an MQTT message', {
+        agent: msg.agentId,
+        topic: msg.name,
+        reason,
+        error: (err as Error).message,
+      });
     } finally {
       this.inFlight--;
       this.waiting.shift()?.();
@@ -153,6 +175,11 @@ export class BridgeLink implements Service, BridgePublisher {
   }
 
   health(): Health {
-    return { state: this.state, handled: this.handled, inFlight: this.inFlight, shareGroup: this.opts.shareGroup };
+    return {
+      state: this.state,
+      handled: this.handled,
+      inFlight: this.inFlight,
+      shareGroup: this.opts.shareGroup,
+    };
   }
 }

@@ -38,7 +38,11 @@ export const DeviceRegistration = z.strictObject({
 export type DeviceRegistration = z.infer<typeof DeviceRegistration>;
 
 /** Validates and upserts a device. Throws a ZodError on bad input. */
-export async function registerDevice(db: Queryable, input: unknown, now: number): Promise<DeviceRegistration> {
+export async function registerDevice(
+  db: Queryable,
+  input: unknown,
+  now: number,
+): Promise<DeviceRegistration> {
   const d = DeviceRegistration.parse(input);
   await db.query(
     `INSERT INTO devices (id, public_key, site_name, lat, lon, policy, registered_at)
@@ -54,7 +58,11 @@ export async function registerDevice(db: Queryable, input: unknown, now: number)
  * Registers many devices in one statement (the benchmark's 10,000-device registry, bulk
  * provisioning). unnest() of parallel arrays keeps it one round trip.
  */
-export async function registerDevices(db: Queryable, inputs: readonly unknown[], now: number): Promise<number> {
+export async function registerDevices(
+  db: Queryable,
+  inputs: readonly unknown[],
+  now: number,
+): Promise<number> {
   const list = inputs.map((i) => DeviceRegistration.parse(i));
   for (let i = 0; i < list.length; i += 5000) {
     const chunk = list.slice(i, i + 5000);

@@ -36,7 +36,12 @@ function expectOne(rows: unknown[], deviceId: string): void {
  * `status`: online/offline. The will's `ts` is the connect time (see protocol/schemas/status.ts),
  * so the time we received it is when the device went away.
  */
-export async function applyStatus(db: Queryable, deviceId: string, p: StatusPayload, receivedAt: number): Promise<void> {
+export async function applyStatus(
+  db: Queryable,
+  deviceId: string,
+  p: StatusPayload,
+  receivedAt: number,
+): Promise<void> {
   const reason = p.state === 'offline' ? (p.reason ?? 'lost') : null;
   const rows = await db.query(
     `UPDATE devices SET status = $2, status_reason = $3, status_at = $4, last_seen = $4, agent_version = $5
@@ -78,7 +83,12 @@ export function isDegraded(p: HealthPayload): boolean {
  * report is also proof of life, so a device marked offline by staleness comes back online,
  * but not one whose own status says it shut down more recently than this report.
  */
-export async function applyHealth(db: Db, deviceId: string, p: HealthPayload, receivedAt: number): Promise<void> {
+export async function applyHealth(
+  db: Db,
+  deviceId: string,
+  p: HealthPayload,
+  receivedAt: number,
+): Promise<void> {
   const rows = await db.query(
     `UPDATE devices SET health = $2::jsonb, last_health_at = $3, last_seen = $3, degraded = $4,
        buffer_seconds = $5, agent_version = $6,
@@ -96,12 +106,20 @@ export async function applyHealth(db: Db, deviceId: string, p: HealthPayload, re
 }
 
 /** `cameras` (retained inventory): the set replaces the previous one. */
-export async function applyCameras(db: Db, deviceId: string, p: CamerasPayload, receivedAt: number): Promise<void> {
+export async function applyCameras(
+  db: Db,
+  deviceId: string,
+  p: CamerasPayload,
+  receivedAt: number,
+): Promise<void> {
   await db.transaction(async (tx) => {
     const exists = await tx.query('SELECT 1 FROM devices WHERE id = $1 FOR UPDATE', [deviceId]);
     expectOne(exists, deviceId);
     const ids = p.cameras.map((c) => c.id);
-    await tx.query('DELETE FROM cameras WHERE device_id = $1 AND NOT (camera_id = ANY($2::text[]))', [deviceId, ids]);
+    await tx.query('DELETE FROM cameras WHERE device_id = $1 AND NOT (camera_id = ANY($2::text[]))', [
+      deviceId,
+      ids,
+    ]);
     if (p.cameras.length === 0) return;
     await tx.query(
       `INSERT INTO cameras (device_id, camera_id, name, lat, lon, info, updated_at)
@@ -123,7 +141,12 @@ export async function applyCameras(db: Db, deviceId: string, p: CamerasPayload, 
 }
 
 /** `motion`: start and end of an episode upsert one row; an end never gets undone by a late start. */
-export async function applyMotion(db: Queryable, deviceId: string, p: MotionPayload, receivedAt: number): Promise<void> {
+export async function applyMotion(
+  db: Queryable,
+  deviceId: string,
+  p: MotionPayload,
+  receivedAt: number,
+): Promise<void> {
   const endAt = p.phase === 'end' ? p.endedAt : null;
   const detail = { peakScore: p.peakScore, source: p.source, ...(p.bbox ? { bbox: p.bbox } : {}) };
   const rows = await db.query(
@@ -172,6 +195,8 @@ export async function thinHealthHistory(db: Queryable, now: number): Promise<num
     );
     removed += rows.length;
   }
-  const old = await db.query('DELETE FROM health_history WHERE at < $1 RETURNING at', [now - 30 * 24 * 3600_000]);
+  const old = await db.query('DELETE FROM health_history WHERE at < $1 RETURNING at', [
+    now - 30 * 24 * 3600_000,
+  ]);
   return removed + old.length;
 }

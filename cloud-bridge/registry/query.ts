@@ -49,7 +49,14 @@ const SUMMARY_SQL = `
   FROM devices d`;
 
 function toSummary(r: DeviceRow): DeviceSummary {
-  const health = r.status === 'online' ? (r.degraded ? 'degraded' : 'online') : r.status === 'offline' ? 'offline' : 'unknown';
+  const health =
+    r.status === 'online'
+      ? r.degraded
+        ? 'degraded'
+        : 'online'
+      : r.status === 'offline'
+        ? 'offline'
+        : 'unknown';
   return {
     id: r.id,
     siteName: r.site_name,
@@ -68,7 +75,11 @@ function toSummary(r: DeviceRow): DeviceSummary {
   };
 }
 
-export async function listDevices(db: Queryable, now: number, opts: { limit?: number; offset?: number } = {}): Promise<DeviceSummary[]> {
+export async function listDevices(
+  db: Queryable,
+  now: number,
+  opts: { limit?: number; offset?: number } = {},
+): Promise<DeviceSummary[]> {
   const rows = await db.query<DeviceRow>(`${SUMMARY_SQL} ORDER BY d.id LIMIT $2 OFFSET $3`, [
     now - 3600_000,
     opts.limit ?? 1000,
@@ -84,11 +95,20 @@ export async function getDevice(db: Queryable, id: string, now: number) {
   );
   const row = rows[0];
   if (!row) return null;
-  const cameras = await db.query<{ camera_id: string; name: string | null; lat: number | null; lon: number | null; info: unknown }>(
-    'SELECT camera_id, name, lat, lon, info FROM cameras WHERE device_id = $1 ORDER BY camera_id',
-    [id],
-  );
-  const motion = await db.query<{ camera_id: string; episode_id: string; start_at: number; end_at: number | null; detail: unknown }>(
+  const cameras = await db.query<{
+    camera_id: string;
+    name: string | null;
+    lat: number | null;
+    lon: number | null;
+    info: unknown;
+  }>('SELECT camera_id, name, lat, lon, info FROM cameras WHERE device_id = $1 ORDER BY camera_id', [id]);
+  const motion = await db.query<{
+    camera_id: string;
+    episode_id: string;
+    start_at: number;
+    end_at: number | null;
+    detail: unknown;
+  }>(
     `SELECT camera_id, episode_id, start_at, end_at, detail FROM motion_episodes WHERE device_id = $1
      ORDER BY start_at DESC LIMIT 50`,
     [id],
@@ -101,7 +121,13 @@ export async function getDevice(db: Queryable, id: string, now: number) {
     ...toSummary(row),
     latestHealth: row.health_json ?? null,
     cameras: cameras.map((c) => ({ id: c.camera_id, name: c.name, lat: c.lat, lon: c.lon, info: c.info })),
-    motion: motion.map((m) => ({ cameraId: m.camera_id, episodeId: m.episode_id, startedAt: m.start_at, endedAt: m.end_at, detail: m.detail })),
+    motion: motion.map((m) => ({
+      cameraId: m.camera_id,
+      episodeId: m.episode_id,
+      startedAt: m.start_at,
+      endedAt: m.end_at,
+      detail: m.detail,
+    })),
     healthHistory: history,
   };
 }
@@ -116,8 +142,10 @@ export interface Target {
 
 /** Box predicate for `point(lon, lat) <@ box`, split in two when the box crosses the antimeridian. */
 function boxSql(box: BoundingBox, first: number): { sql: string; params: number[] } {
-  const b = (i: number) => `box(point($${first + i}, $${first + i + 1}), point($${first + i + 2}, $${first + i + 3}))`;
-  if (box.minLon <= box.maxLon) return { sql: `point(lon, lat) <@ ${b(0)}`, params: [box.minLon, box.minLat, box.maxLon, box.maxLat] };
+  const b = (i: number) =>
+    `box(point($${first + i}, $${first + i + 1}), point($${first + i + 2}, $${first + i + 3}))`;
+  if (box.minLon <= box.maxLon)
+    return { sql: `point(lon, lat) <@ ${b(0)}`, params: [box.minLon, box.minLat, box.maxLon, box.maxLat] };
   return {
     sql: `(point(lon, lat) <@ ${b(0)} OR point(lon, lat) <@ ${b(4)})`,
     params: [box.minLon, box.minLat, 180, box.maxLat, -180, box.minLat, box.maxLon, box.maxLat],
@@ -140,7 +168,10 @@ export async function findTargets(db: Queryable, area: Area, marginM: number): P
       `SELECT device_id, camera_id, lat, lon FROM cameras WHERE lat IS NOT NULL AND lon IS NOT NULL AND ${cam.sql}`,
       cam.params,
     ),
-    db.query<{ id: string; lat: number; lon: number }>(`SELECT id, lat, lon FROM devices WHERE ${site.sql}`, site.params),
+    db.query<{ id: string; lat: number; lon: number }>(
+      `SELECT id, lat, lon FROM devices WHERE ${site.sql}`,
+      site.params,
+    ),
   ]);
   const targets = new Map<string, Target>();
   for (const c of cameras) {
@@ -158,5 +189,7 @@ export async function findTargets(db: Queryable, area: Area, marginM: number): P
     const d = distanceToAreaM(area, s);
     if (d <= marginM) targets.set(s.id, { deviceId: s.id, cameraIds: [], distanceM: d });
   }
-  return [...targets.values()].sort((a, b) => a.distanceM - b.distanceM || a.deviceId.localeCompare(b.deviceId));
+  return [...targets.values()].sort(
+    (a, b) => a.distanceM - b.distanceM || a.deviceId.localeCompare(b.deviceId),
+  );
 }

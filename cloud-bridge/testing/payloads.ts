@@ -5,8 +5,19 @@
  */
 import type { TopicPayload } from '../../protocol/topics.js';
 
-export function statusPayload(now: number, state: 'online' | 'offline', reason?: 'shutdown' | 'lost'): TopicPayload<'status'> {
-  return { v: 1, ts: now, state, agentVersion: 'sim-1.0.0', startedAt: now - 60_000, ...(state === 'offline' && reason ? { reason } : {}) };
+export function statusPayload(
+  now: number,
+  state: 'online' | 'offline',
+  reason?: 'shutdown' | 'lost',
+): TopicPayload<'status'> {
+  return {
+    v: 1,
+    ts: now,
+    state,
+    agentVersion: 'sim-1.0.0',
+    startedAt: now - 60_000,
+    ...(state === 'offline' && reason ? { reason } : {}),
+  };
 }
 
 export interface SimCamera {
@@ -69,6 +80,16 @@ export function motionPayload(
   phase: 'start' | 'end',
   startedAt = now,
 ): TopicPayload<'motion'> {
-  const base = { v: 1 as const, ts: now, episodeId, cameraId, startedAt, peakScore: 0.6, source: 'pixel' as const };
-  return phase === 'start' ? { ...base, phase } : { ...base, phase, endedAt: Math.max(now, startedAt), endReason: 'quiet' };
+  const base = {
+    v: 1 as const,
+    ts: now,
+    episodeId,
+    cameraId,
+    startedAt,
+    peakScore: 0.6,
+    source: 'pixel' as const,
+  };
+  return phase === 'start'
+    ? { ...base, phase }
+    : { ...base, phase, endedAt: Math.max(now, startedAt), endReason: 'quiet' };
 }

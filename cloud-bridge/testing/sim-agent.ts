@@ -43,11 +43,22 @@ export class SimAgent {
 
   /** What provisioning would register for this device. */
   registration(policy: 'auto' | 'approve' | 'never' = 'auto') {
-    return { id: this.agentId, publicKey: exportPublicKeyRaw(this.publicKey), siteName: `Site ${this.agentId}`, lat: this.opts.site.lat, lon: this.opts.site.lon, policy };
+    return {
+      id: this.agentId,
+      publicKey: exportPublicKeyRaw(this.publicKey),
+      siteName: `Site ${this.agentId}`,
+      lat: this.opts.site.lat,
+      lon: this.opts.site.lon,
+      policy,
+    };
   }
 
   async connect(): Promise<void> {
-    const will = lastWill(this.agentId, { agentVersion: 'sim-1.0.0', startedAt: this.now(), now: this.now() });
+    const will = lastWill(this.agentId, {
+      agentVersion: 'sim-1.0.0',
+      startedAt: this.now(),
+      now: this.now(),
+    });
     const client = await mqtt.connectAsync(this.opts.url, {
       clientId: `sim-${this.agentId}`,
       protocolVersion: this.opts.protocolVersion ?? 4,
@@ -60,7 +71,8 @@ export class SimAgent {
       const r = decode('requests', payload);
       if (!r.ok) return;
       this.requests.push(r.value);
-      for (let i = this.waiters.length - 1; i >= 0; i--) if (this.waiters[i]?.(r.value)) this.waiters.splice(i, 1);
+      for (let i = this.waiters.length - 1; i >= 0; i--)
+        if (this.waiters[i]?.(r.value)) this.waiters.splice(i, 1);
     });
     for (const s of agentSubscriptions(this.agentId)) await client.subscribeAsync(s.filter, { qos: s.qos });
   }
@@ -81,7 +93,14 @@ export class SimAgent {
     return this.publish('status', statusPayload(this.now(), 'online'));
   }
   health(opts?: Parameters<typeof healthPayload>[2]) {
-    return this.publish('health', healthPayload(this.now(), this.cameras.map((c) => c.id), opts));
+    return this.publish(
+      'health',
+      healthPayload(
+        this.now(),
+        this.cameras.map((c) => c.id),
+        opts,
+      ),
+    );
   }
   inventory() {
     return this.publish('cameras', camerasPayload(this.now(), this.cameras));
@@ -92,11 +111,19 @@ export class SimAgent {
 
   /** Replies to a request with the next seq for this agent. */
   reply(body: Record<string, unknown> & { requestId: string; type: 'ack' | 'error' | 'incident-status' }) {
-    return this.publish('replies', { v: 1, ts: this.now(), seq: this.seq++, ...body } as TopicPayload<'replies'>);
+    return this.publish('replies', {
+      v: 1,
+      ts: this.now(),
+      seq: this.seq++,
+      ...body,
+    } as TopicPayload<'replies'>);
   }
 
   /** Resolves with the first request (already received or future) that matches. */
-  waitForRequest<T extends RequestPayload['type']>(type: T, pred: (r: Extract<RequestPayload, { type: T }>) => boolean = () => true) {
+  waitForRequest<T extends RequestPayload['type']>(
+    type: T,
+    pred: (r: Extract<RequestPayload, { type: T }>) => boolean = () => true,
+  ) {
     return new Promise<Extract<RequestPayload, { type: T }>>((resolve) => {
       const test = (r: RequestPayload): boolean => {
         if (r.type !== type || !pred(r as Extract<RequestPayload, { type: T }>)) return false;
@@ -112,7 +139,11 @@ export class SimAgent {
    * retained publishes, so a shared broker (Mosquitto with persistence) keeps no test residue.
    */
   async clearRetained(): Promise<void> {
-    const client = await mqtt.connectAsync(this.opts.url, { clientId: `sim-clear-${this.agentId}`, protocolVersion: this.opts.protocolVersion ?? 4, reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(this.opts.url, {
+      clientId: `sim-clear-${this.agentId}`,
+      protocolVersion: this.opts.protocolVersion ?? 4,
+      reconnectPeriod: 0,
+    });
     try {
       for (const name of ['status', 'cameras'] as const) {
         await client.publishAsync(topicFor(name, this.agentId), Buffer.alloc(0), { qos: 1, retain: true });

@@ -6,7 +6,9 @@ import { openDb, type Db } from '../../cloud-bridge/db/db.js';
 import { migrate } from '../../cloud-bridge/db/migrate.js';
 import { DATABASE_URL, dropSchema, runId } from './bridge-env.js';
 
-export async function openTestDb(opts: { migrated?: boolean } = {}): Promise<{ db: Db; cleanup(): Promise<void> }> {
+export async function openTestDb(
+  opts: { migrated?: boolean } = {},
+): Promise<{ db: Db; cleanup(): Promise<void> }> {
   const schema = DATABASE_URL ? runId('bu').toLowerCase() : undefined;
   const db = await openDb({ url: DATABASE_URL, schema });
   if (opts.migrated !== false) await migrate(db, () => 1);

@@ -33,7 +33,12 @@ export interface TestBridge {
   token: string;
   /** An auditor token. */
   auditorToken: string;
-  api(method: string, p: string, body?: unknown, token?: string): Promise<{ status: number; json: Json; headers: Headers }>;
+  api(
+    method: string,
+    p: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<{ status: number; json: Json; headers: Headers }>;
   cleanup(): Promise<void>;
 }
 
@@ -86,7 +91,10 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
   const api: TestBridge['api'] = async (method, p, body, tok = token) => {
     const res = await fetch(`${url}${p}`, {
       method,
-      headers: { authorization: `Bearer ${tok}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${tok}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -114,7 +122,11 @@ export async function startTestBridge(opts: TestBridgeOptions = {}): Promise<Tes
 }
 
 /** Polls until fn returns a truthy value (no timing assertions: only "eventually"). */
-export async function eventually(fn: () => Promise<unknown>, what: string, timeoutMs = 60_000): Promise<Json> {
+export async function eventually(
+  fn: () => Promise<unknown>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<Json> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -3,7 +3,11 @@
  * file's SHA-256, signed with the device key, uploaded first, then the files, all over tus.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { incidentSha256, signEvidenceManifest, type SignedEvidenceManifest } from '../../protocol/evidence-manifest.js';
+import {
+  incidentSha256,
+  signEvidenceManifest,
+  type SignedEvidenceManifest,
+} from '../../protocol/evidence-manifest.js';
 import type { SignedIncident } from '../../protocol/incident.js';
 import { tusCreate, tusSend } from './tus-client.js';
 
@@ -56,7 +60,13 @@ export async function uploadOne(
   name?: string,
   opts: { declaredSize?: number; chunkSize?: number; cutAfterChunks?: number } = {},
 ): Promise<{ status: number; body: string }> {
-  const meta: Record<string, string> = { kind, incidentId: t.incidentId, deviceId: t.deviceId, cameraId: t.cameraId, requestId: t.requestId };
+  const meta: Record<string, string> = {
+    kind,
+    incidentId: t.incidentId,
+    deviceId: t.deviceId,
+    cameraId: t.cameraId,
+    requestId: t.requestId,
+  };
   if (name) meta['name'] = name;
   const created = await tusCreate(t.base, opts.declaredSize ?? body.length, meta);
   if (!created.ok) return created;
@@ -68,7 +78,12 @@ export async function uploadOne(
   return tusSend(created.location, body, opts.chunkSize);
 }
 
-export async function uploadPackage(t: UploadTarget, signed: SignedEvidenceManifest, files: readonly PackageFile[], chunkSize?: number) {
+export async function uploadPackage(
+  t: UploadTarget,
+  signed: SignedEvidenceManifest,
+  files: readonly PackageFile[],
+  chunkSize?: number,
+) {
   const m = await uploadOne(t, 'manifest', Buffer.from(JSON.stringify(signed)));
   if (m.status !== 204) return m;
   for (const f of files) {

@@ -25,10 +25,17 @@ const ARGS = [
   '--disable-sync',
 ];
 
-export async function launchBrowser(viewport = { width: 1400, height: 900 }): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchBrowser(
+  viewport = { width: 1400, height: 900 },
+): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'ccb-chromium-'));
   // playwright passes the profile as --user-data-dir itself (launchPersistentContext).
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport,
+  });
   return {
     context,
     async close() {

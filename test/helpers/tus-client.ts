@@ -39,20 +39,33 @@ export async function tusHead(location: string): Promise<number> {
   return Number(res.headers.get('upload-offset'));
 }
 
-export async function tusPatch(location: string, offset: number, chunk: Uint8Array): Promise<TusResult & { offset: number }> {
+export async function tusPatch(
+  location: string,
+  offset: number,
+  chunk: Uint8Array,
+): Promise<TusResult & { offset: number }> {
   const res = await fetch(location, {
     method: 'PATCH',
     headers: { ...TUS, 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' },
     body: chunk,
   });
-  return { status: res.status, body: await res.text(), offset: Number(res.headers.get('upload-offset') ?? offset) };
+  return {
+    status: res.status,
+    body: await res.text(),
+    offset: Number(res.headers.get('upload-offset') ?? offset),
+  };
 }
 
 /**
  * Sends body from the server's current offset in chunks. `stopAfterChunks` simulates a cut
  * link: the upload stops early and a later call resumes from HEAD's offset.
  */
-export async function tusSend(location: string, body: Uint8Array, chunkSize = 64 * 1024, stopAfterChunks = Infinity): Promise<TusResult & { offset: number }> {
+export async function tusSend(
+  location: string,
+  body: Uint8Array,
+  chunkSize = 64 * 1024,
+  stopAfterChunks = Infinity,
+): Promise<TusResult & { offset: number }> {
   let offset = await tusHead(location);
   let last: TusResult & { offset: number } = { status: 204, body: '', offset };
   let sent = 0;

@@ -23,7 +23,24 @@ const shots = mkdtempSync(path.join(os.tmpdir(), 'ccb-shots-'));
 function clip(): { body: Buffer; playable: boolean } {
   const out = path.join(shots, 'clip.mp4');
   try {
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=10', '-t', '2', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-movflags', '+faststart', '-y', out]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x180:rate=10',
+      '-t',
+      '2',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:v',
+      'libx264',
+      '-movflags',
+      '+faststart',
+      '-y',
+      out,
+    ]);
     return { body: readFileSync(out), playable: true };
   } catch {
     return { body: Buffer.alloc(4096, 9), playable: false };
@@ -39,7 +56,12 @@ beforeAll(async () => {
     { at: destinationPoint(CENTER, 300, 1500), health: 'offline' },
   ];
   for (const [i, s] of spots.entries()) {
-    const a = new SimAgent({ url: tb.bridge.mqttUrl, agentId: runId(`dash${i}`).replace(/_/g, '-'), site: s.at, cameras: [{ id: 'cam1', ...s.at }] });
+    const a = new SimAgent({
+      url: tb.bridge.mqttUrl,
+      agentId: runId(`dash${i}`).replace(/_/g, '-'),
+      site: s.at,
+      cameras: [{ id: 'cam1', ...s.at }],
+    });
     agents.push(a);
     await tb.api('POST', '/api/devices', a.registration());
     await a.connect();
@@ -72,7 +94,8 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
       const page = await browser.context.newPage();
       page.on('pageerror', (e) => errors.push(e.message));
       page.on('request', (r) => {
-        if (!r.url().startsWith(tb.url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) offsite.push(r.url());
+        if (!r.url().startsWith(tb.url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:'))
+          offsite.push(r.url());
       });
       await page.goto(tb.url + '/');
       await page.fill('#token', tb.token);
@@ -82,7 +105,9 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
       expect(await page.locator('svg#map circle.dev.degraded').count()).toBe(1);
       expect(await page.locator('svg#map circle.motion').count()).toBe(1);
       expect(await page.locator('svg#map .scale text').textContent()).toMatch(/^\d+ (m|km)$/);
-      await expect.poll(() => page.locator('#glance').textContent()).toMatch(/2 online.*1 degraded.*1 offline/);
+      await expect
+        .poll(() => page.locator('#glance').textContent())
+        .toMatch(/2 online.*1 degraded.*1 offline/);
 
       // Click the map 20 px right of the first device: the incident centre.
       const dev = page.locator(`svg#map circle.dev[data-device="${agents[0]!.agentId}"]`);
@@ -98,21 +123,41 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
       const a = agents[0]!;
       const cmd = await a.waitForRequest('incident');
       const covered = { from: cmd.incident.request.from, to: cmd.incident.request.to };
-      await a.reply({ requestId: cmd.requestId, type: 'incident-status', incidentId: cmd.incident.request.id, outcome: 'in-progress', cameras: [{ cameraId: 'cam1', state: 'uploading', covered, gaps: [], percent: 40 }] });
+      await a.reply({
+        requestId: cmd.requestId,
+        type: 'incident-status',
+        incidentId: cmd.incident.request.id,
+        outcome: 'in-progress',
+        cameras: [{ cameraId: 'cam1', state: 'uploading', covered, gaps: [], percent: 40 }],
+      });
       await page.waitForSelector('#progress .state.uploading');
 
       const video = clip();
       const files = [{ name: 'clip.mp4', body: video.body, contentType: 'video/mp4' }];
       const signed = buildManifest(cmd.incident, a.agentId, 'cam1', files, a.privateKey);
-      const up = await uploadPackage({ base: tb.url, incidentId: cmd.incident.request.id, deviceId: a.agentId, cameraId: 'cam1', requestId: cmd.requestId }, signed, files);
+      const up = await uploadPackage(
+        {
+          base: tb.url,
+          incidentId: cmd.incident.request.id,
+          deviceId: a.agentId,
+          cameraId: 'cam1',
+          requestId: cmd.requestId,
+        },
+        signed,
+        files,
+      );
       expect(up.status).toBe(204);
       await page.waitForSelector('#progress .evidence .state.verified');
       await page.click('#progress .evidence button');
       await page.waitForSelector('#progress video');
       if (video.playable) {
         // Evaluated in the page (a string: this project's TypeScript has no DOM types).
-        await expect.poll(async () => Number(await page.evaluate("document.querySelector('video')?.readyState ?? 0"))).toBeGreaterThanOrEqual(1);
-        expect(Number(await page.evaluate("document.querySelector('video')?.duration ?? 0"))).toBeGreaterThan(1);
+        await expect
+          .poll(async () => Number(await page.evaluate("document.querySelector('video')?.readyState ?? 0")))
+          .toBeGreaterThanOrEqual(1);
+        expect(Number(await page.evaluate("document.querySelector('video')?.duration ?? 0"))).toBeGreaterThan(
+          1,
+        );
       }
       const shot = path.join(shots, 'dashboard.png');
       await page.screenshot({ path: shot, fullPage: true });

@@ -58,7 +58,9 @@ describe('bridge ingest', () => {
     const dev = await eventually(async (): Promise<unknown> => {
       const r = await tb.api('GET', `/api/devices/${a.agentId}`);
       const d = r.json;
-      return d.status === 'online' && d.cameras.length === 2 && d.latestHealth && d.motion[0]?.endedAt ? d : null;
+      return d.status === 'online' && d.cameras.length === 2 && d.latestHealth && d.motion[0]?.endedAt
+        ? d
+        : null;
     }, 'device state');
     expect(dev.health).toBe('online');
     expect(dev.cameras.map((c: { id: string }) => c.id).sort()).toEqual(['back', 'front']);
@@ -76,7 +78,10 @@ describe('bridge ingest', () => {
     await a.connect();
     await a.online();
     await a.health({ recording: 'stalled' });
-    await eventually(async () => (await tb.api('GET', `/api/devices/${a.agentId}`)).json.health === 'degraded', 'degraded');
+    await eventually(
+      async () => (await tb.api('GET', `/api/devices/${a.agentId}`)).json.health === 'degraded',
+      'degraded',
+    );
     await a.close('crash');
     const dev = await eventually(async (): Promise<unknown> => {
       const d = (await tb.api('GET', `/api/devices/${a.agentId}`)).json;
@@ -96,12 +101,18 @@ describe('bridge ingest', () => {
     const stranger = agent();
     await stranger.connect();
     await stranger.health();
-    await eventually(async () => (await metric('camconnect_bridge_ingest_errors_total')) >= before + 4, 'errors counted');
+    await eventually(
+      async () => (await metric('camconnect_bridge_ingest_errors_total')) >= before + 4,
+      'errors counted',
+    );
     const text = await (await fetch(`${tb.url}/metrics`)).text();
     expect(text).toMatch(/camconnect_bridge_ingest_errors_total\{topic="health",reason="invalid"\}/);
     expect(text).toMatch(/reason="unknown-device"/);
     // Still alive and ingesting.
     await a.online();
-    await eventually(async () => (await tb.api('GET', `/api/devices/${a.agentId}`)).json.status === 'online', 'still ingesting');
+    await eventually(
+      async () => (await tb.api('GET', `/api/devices/${a.agentId}`)).json.status === 'online',
+      'still ingesting',
+    );
   });
 });

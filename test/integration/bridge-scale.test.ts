@@ -7,7 +7,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destinationPoint } from '../../protocol/geofence.js';
 import { SimAgent } from '../../cloud-bridge/testing/sim-agent.js';
-import { DATABASE_URL, MQTT_URL, dropSchema, eventually, runId, startTestBridge, type TestBridge } from '../helpers/bridge-env.js';
+import {
+  DATABASE_URL,
+  MQTT_URL,
+  dropSchema,
+  eventually,
+  runId,
+  startTestBridge,
+  type TestBridge,
+} from '../helpers/bridge-env.js';
 
 const enabled = Boolean(MQTT_URL && DATABASE_URL);
 const CENTER = { lat: 40.7128, lon: -74.006 };
@@ -27,14 +35,20 @@ async function ingested(tb: TestBridge, topic: string): Promise<number> {
 describe.skipIf(!enabled)('two bridge instances sharing ingest', () => {
   beforeAll(async () => {
     // Started together: both run migrations at once and must serialise on the advisory lock.
-    [a, b] = await Promise.all(
+    [a, b] = (await Promise.all(
       ['a', 'b'].map((id) =>
         startTestBridge({ schema, config: { shareGroup: group, instanceId: `${group}-${id}` } }),
       ),
-    ) as [TestBridge, TestBridge];
+    )) as [TestBridge, TestBridge];
     for (let i = 0; i < AGENTS; i++) {
       const at = destinationPoint(CENTER, (i * 360) / AGENTS, 50 + i * 20);
-      const agent = new SimAgent({ url: MQTT_URL!, agentId: runId(`sc${i}`).replace(/_/g, '-'), site: at, cameras: [{ id: 'cam1', ...at }], protocolVersion: 5 });
+      const agent = new SimAgent({
+        url: MQTT_URL!,
+        agentId: runId(`sc${i}`).replace(/_/g, '-'),
+        site: at,
+        cameras: [{ id: 'cam1', ...at }],
+        protocolVersion: 5,
+      });
       agents.push(agent);
       expect((await (i % 2 ? a : b).api('POST', '/api/devices', agent.registration())).status).toBe(201);
       await agent.connect();
@@ -56,7 +70,10 @@ describe.skipIf(!enabled)('two bridge instances sharing ingest', () => {
       for (let e = 0; e < EPISODES; e++) await agent.motion('cam1', `ep${e}`, 'start', Date.now() - 1000);
     }
     const total = AGENTS * EPISODES;
-    await eventually(async () => (await ingested(a, 'motion')) + (await ingested(b, 'motion')) >= total, 'all motion ingested');
+    await eventually(
+      async () => (await ingested(a, 'motion')) + (await ingested(b, 'motion')) >= total,
+      'all motion ingested',
+    );
     // Give a duplicate, if the broker sent one, the chance to show up before counting exactly.
     await a.bridge.link.drain();
     await b.bridge.link.drain();
@@ -70,14 +87,24 @@ describe.skipIf(!enabled)('two bridge instances sharing ingest', () => {
 
   it('answers on one instance for an incident filed on the other and replies ingested by either', async () => {
     const res = await a.api('POST', '/api/incidents', {
-      caseNumber: 'NY-1', reason: 'scale test', area: { kind: 'circle', center: CENTER, radiusM: 500 }, from: Date.now() - 3600_000, to: Date.now(),
+      caseNumber: 'NY-1',
+      reason: 'scale test',
+      area: { kind: 'circle', center: CENTER, radiusM: 500 },
+      from: Date.now() - 3600_000,
+      to: Date.now(),
     });
     expect(res.status).toBe(201);
     const id = res.json.id as string;
     expect(res.json.targets).toHaveLength(AGENTS);
     for (const agent of agents) {
       const cmd = await agent.waitForRequest('incident', (r) => r.incident.request.id === id);
-      await agent.reply({ requestId: cmd.requestId, type: 'incident-status', incidentId: id, outcome: 'done', cameras: [{ cameraId: 'cam1', state: 'declined' }] });
+      await agent.reply({
+        requestId: cmd.requestId,
+        type: 'incident-status',
+        incidentId: id,
+        outcome: 'done',
+        cameras: [{ cameraId: 'cam1', state: 'declined' }],
+      });
     }
     const view = await eventually(async (): Promise<unknown> => {
       const v = (await b.api('GET', `/api/incidents/${id}`)).json;

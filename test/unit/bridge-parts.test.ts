@@ -22,21 +22,35 @@ const limits = BridgeConfig.parse({ dataDir: '/x' }).limits;
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'ccb-unit-'));
 
 describe('incident input', () => {
-  const base = { caseNumber: 'C-1', reason: 'r', area: { kind: 'circle', center: { lat: 1, lon: 2 }, radiusM: 800 }, from: 0, to: 12 * 3600_000 };
+  const base = {
+    caseNumber: 'C-1',
+    reason: 'r',
+    area: { kind: 'circle', center: { lat: 1, lon: 2 }, radiusM: 800 },
+    from: 0,
+    to: 12 * 3600_000,
+  };
   it('accepts the limits exactly and ISO times', () => {
     expect(parseIncidentInput(base, limits).success).toBe(true);
-    const iso = parseIncidentInput({ ...base, from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00+01:00' }, limits);
+    const iso = parseIncidentInput(
+      { ...base, from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00+01:00' },
+      limits,
+    );
     expect(iso.success).toBe(false); // to == from: the offset is honoured
   });
   it('refuses radius, window and polygon extent over the limits with a reason', () => {
-    const over = parseIncidentInput({ ...base, area: { ...base.area, radiusM: 801 }, to: 12 * 3600_000 + 1 }, limits);
+    const over = parseIncidentInput(
+      { ...base, area: { ...base.area, radiusM: 801 }, to: 12 * 3600_000 + 1 },
+      limits,
+    );
     expect(over.success).toBe(false);
     const msgs = over.error!.issues.map((i) => i.message).join(' | ');
     expect(msgs).toMatch(/radius of at most 800 m/);
     expect(msgs).toMatch(/at most 12 h/);
     const c = { lat: 40, lon: -74 };
     const big = [0, 120, 240].map((b) => destinationPoint(c, b, 1000));
-    expect(parseIncidentInput({ ...base, area: { kind: 'polygon', points: big } }, limits).success).toBe(false);
+    expect(parseIncidentInput({ ...base, area: { kind: 'polygon', points: big } }, limits).success).toBe(
+      false,
+    );
     const ok = [0, 120, 240].map((b) => destinationPoint(c, b, 700));
     expect(parseIncidentInput({ ...base, area: { kind: 'polygon', points: ok } }, limits).success).toBe(true);
   });
@@ -63,7 +77,12 @@ describe('RTCC key', () => {
 
 describe('router and tokens', () => {
   it('matches params, says 405 for a known path with another method', () => {
-    const r = new Router().add({ method: 'GET', path: '/api/things/:id', auth: 'public', handler: () => undefined });
+    const r = new Router().add({
+      method: 'GET',
+      path: '/api/things/:id',
+      auth: 'public',
+      handler: () => undefined,
+    });
     expect(r.match('GET', '/api/things/a%20b')?.params).toEqual({ id: 'a b' });
     expect(r.match('GET', '/api/other')).toBeNull();
     expect(() => r.match('DELETE', '/api/things/x')).toThrow(HttpError);
@@ -88,7 +107,10 @@ describe('evidence tar and store', () => {
     out.end();
     const file = path.join(dir, 'x.tar');
     writeFileSync(file, Buffer.concat(chunks));
-    expect(execFileSync('tar', ['-tf', file], { encoding: 'utf8' }).trim().split('\n')).toEqual(['a/manifest.json', long]);
+    expect(execFileSync('tar', ['-tf', file], { encoding: 'utf8' }).trim().split('\n')).toEqual([
+      'a/manifest.json',
+      long,
+    ]);
     execFileSync('tar', ['-xf', file, '-C', dir]);
     expect(readFileSync(path.join(dir, long))).toEqual(Buffer.alloc(1000, 3));
   });
@@ -98,7 +120,10 @@ describe('evidence tar and store', () => {
     const store = new LocalDiskStore(tmp());
     await expect(store.put('ok/../../etc', Readable.from(['x']))).rejects.toThrow(/unsafe/);
     const put = await store.put('ok/f.bin', Readable.from([Buffer.from('hello')]));
-    expect(put).toMatchObject({ bytes: 5, sha256: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824' });
+    expect(put).toMatchObject({
+      bytes: 5,
+      sha256: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824',
+    });
     expect(await store.list('ok')).toEqual(['ok/f.bin']);
   });
 });

@@ -22,7 +22,14 @@ let map;
 
 /** @param {string} path @param {RequestInit} [init] */
 async function api(path, init = {}) {
-  const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${state.token}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers } });
+  const res = await fetch(path, {
+    ...init,
+    headers: {
+      authorization: `Bearer ${state.token}`,
+      ...(init.body ? { 'content-type': 'application/json' } : {}),
+      ...init.headers,
+    },
+  });
   if (res.status === 401) signOut('Your token was refused.');
   return res;
 }
@@ -44,9 +51,11 @@ function h(tag, attrs = {}, children = []) {
   return e;
 }
 const badge = (/** @type {string} */ s) => h('span', { class: `state ${s}` }, [s]);
-const ago = (/** @type {number | null} */ t) => (t ? `${Math.max(0, Math.round((Date.now() - t) / 1000))} s ago` : '—');
+const ago = (/** @type {number | null} */ t) =>
+  t ? `${Math.max(0, Math.round((Date.now() - t) / 1000))} s ago` : '—';
 const hours = (/** @type {number | null} */ s) => (s == null ? '—' : `${(s / 3600).toFixed(1)} h`);
-const localInput = (/** @type {number} */ ms) => new Date(ms - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+const localInput = (/** @type {number} */ ms) =>
+  new Date(ms - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 
 async function start() {
   const res = await api('/api/config');
@@ -58,7 +67,7 @@ async function start() {
   const radius = /** @type {HTMLInputElement} */ ($('radius'));
   radius.max = String(state.config.limits.maxRadiusM);
   if (map) return;
-  map = new MapView(/** @type {any} */ ($("map")), { tileUrl: state.config.tileUrl });
+  map = new MapView(/** @type {any} */ ($('map')), { tileUrl: state.config.tileUrl });
   map.onPick = (p) => {
     state.center = p;
     /** @type {HTMLInputElement} */ ($('center')).value = `${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}`;
@@ -79,16 +88,29 @@ async function refreshDevices() {
   map.setDevices(state.devices);
   const count = (/** @type {string} */ s) => state.devices.filter((d) => d.health === s).length;
   $('glance').replaceChildren(
-    ...['online', 'degraded', 'offline', 'unknown'].map((s) => h('span', { class: s }, [h('b', {}, [String(count(s))]), ` ${s}`])),
-    h('span', {}, [h('b', {}, [String(state.devices.reduce((n, d) => n + d.motionLastHour, 0))]), ' motion episodes (1 h)']),
+    ...['online', 'degraded', 'offline', 'unknown'].map((s) =>
+      h('span', { class: s }, [h('b', {}, [String(count(s))]), ` ${s}`]),
+    ),
+    h('span', {}, [
+      h('b', {}, [String(state.devices.reduce((n, d) => n + d.motionLastHour, 0))]),
+      ' motion episodes (1 h)',
+    ]),
   );
-  $('devices').querySelector('tbody')?.replaceChildren(
-    ...state.devices.map((d) => {
-      const tr = h('tr', {}, [h('td', {}, [d.siteName]), h('td', {}, [badge(d.health)]), h('td', {}, [hours(d.bufferSeconds)]), h('td', {}, [String(d.motionLastHour)]), h('td', {}, [ago(d.lastSeen)])]);
-      tr.addEventListener('click', () => void showDevice(d.id));
-      return tr;
-    }),
-  );
+  $('devices')
+    .querySelector('tbody')
+    ?.replaceChildren(
+      ...state.devices.map((d) => {
+        const tr = h('tr', {}, [
+          h('td', {}, [d.siteName]),
+          h('td', {}, [badge(d.health)]),
+          h('td', {}, [hours(d.bufferSeconds)]),
+          h('td', {}, [String(d.motionLastHour)]),
+          h('td', {}, [ago(d.lastSeen)]),
+        ]);
+        tr.addEventListener('click', () => void showDevice(d.id));
+        return tr;
+      }),
+    );
 }
 
 /** @param {string} id */
@@ -98,8 +120,24 @@ async function showDevice(id) {
   const d = await res.json();
   const panel = $('device');
   panel.hidden = false;
-  const rows = [['Device', d.id], ['Site', d.siteName], ['Health', d.health + (d.statusReason ? ` (${d.statusReason})` : '')], ['Policy', d.policy], ['Buffer depth', hours(d.bufferSeconds)], ['Cameras', d.cameras.map((/** @type {any} */ c) => c.name ?? c.id).join(', ') || '—'], ['Last health', ago(d.lastHealthAt)], ['Recent motion', `${d.motion.length} episodes`]];
-  panel.replaceChildren(h('h2', {}, [d.siteName]), h('dl', {}, rows.flatMap(([k, v]) => [h('dt', {}, [k]), h('dd', {}, [v])])));
+  const rows = [
+    ['Device', d.id],
+    ['Site', d.siteName],
+    ['Health', d.health + (d.statusReason ? ` (${d.statusReason})` : '')],
+    ['Policy', d.policy],
+    ['Buffer depth', hours(d.bufferSeconds)],
+    ['Cameras', d.cameras.map((/** @type {any} */ c) => c.name ?? c.id).join(', ') || '—'],
+    ['Last health', ago(d.lastHealthAt)],
+    ['Recent motion', `${d.motion.length} episodes`],
+  ];
+  panel.replaceChildren(
+    h('h2', {}, [d.siteName]),
+    h(
+      'dl',
+      {},
+      rows.flatMap(([k, v]) => [h('dt', {}, [k]), h('dd', {}, [v])]),
+    ),
+  );
 }
 
 async function refreshIncidents() {
@@ -110,7 +148,10 @@ async function refreshIncidents() {
   map.draw();
   $('incidents').replaceChildren(
     ...list.map((/** @type {any} */ i) => {
-      const li = h('li', { class: i.id === state.selected ? 'sel' : '' }, [`${i.caseNumber} — ${i.reason} `, h('span', { class: 'muted' }, [`(${i.targets} agents)`])]);
+      const li = h('li', { class: i.id === state.selected ? 'sel' : '' }, [
+        `${i.caseNumber} — ${i.reason} `,
+        h('span', { class: 'muted' }, [`(${i.targets} agents)`]),
+      ]);
       li.addEventListener('click', () => void selectIncident(i.id));
       return li;
     }),
@@ -137,7 +178,11 @@ async function selectIncident(id) {
       while ((i = buf.indexOf('\n\n')) >= 0) {
         const event = buf.slice(0, i);
         buf = buf.slice(i + 2);
-        const data = event.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        const data = event
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n');
         if (data) renderProgress(JSON.parse(data));
       }
     }
@@ -152,14 +197,30 @@ function renderProgress(v) {
   panel.hidden = false;
   map.targets = new Set(v.targets.map((/** @type {any} */ t) => t.deviceId));
   map.draw();
-  const targets = h('table', {}, [h('thead', {}, [h('tr', {}, ['Agent', 'State', 'Camera', 'Progress'].map((x) => h('th', {}, [x])))])]);
+  const targets = h('table', {}, [
+    h('thead', {}, [
+      h(
+        'tr',
+        {},
+        ['Agent', 'State', 'Camera', 'Progress'].map((x) => h('th', {}, [x])),
+      ),
+    ]),
+  ]);
   const body = h('tbody');
   for (const t of v.targets) {
     const cams = t.cameras.length ? t.cameras : [{ cameraId: '—', state: '', percent: null }];
     for (const c of cams) {
       const bar = h('div', { class: 'bar' }, [h('i')]);
-      /** @type {HTMLElement} */ (bar.firstChild).style.width = `${c.percent ?? (c.state === 'verified' ? 100 : 0)}%`;
-      body.append(h('tr', {}, [h('td', {}, [t.siteName ?? t.deviceId]), h('td', {}, [badge(t.state)]), h('td', {}, [c.cameraId, ' ', c.state ? badge(c.state) : '']), h('td', {}, [c.percent != null || c.state === 'verified' ? bar : ''])]));
+      /** @type {HTMLElement} */ (bar.firstChild).style.width =
+        `${c.percent ?? (c.state === 'verified' ? 100 : 0)}%`;
+      body.append(
+        h('tr', {}, [
+          h('td', {}, [t.siteName ?? t.deviceId]),
+          h('td', {}, [badge(t.state)]),
+          h('td', {}, [c.cameraId, ' ', c.state ? badge(c.state) : '']),
+          h('td', {}, [c.percent != null || c.state === 'verified' ? bar : '']),
+        ]),
+      );
     }
   }
   targets.append(body);
@@ -169,14 +230,35 @@ function renderProgress(v) {
       play.addEventListener('click', () => void playEvidence(v.id, e, f.name, play));
       return play;
     });
-    return h('div', { class: 'evidence' }, [h('div', {}, [`${e.deviceId} / ${e.cameraId} `, badge(e.state), ` ${Math.round(e.percent)}%`]), h('div', { class: 'muted' }, [e.packageSha256 ? `package sha256 ${e.packageSha256.slice(0, 16)}…` : e.detail ?? '']), ...files]);
+    return h('div', { class: 'evidence' }, [
+      h('div', {}, [`${e.deviceId} / ${e.cameraId} `, badge(e.state), ` ${Math.round(e.percent)}%`]),
+      h('div', { class: 'muted' }, [
+        e.packageSha256 ? `package sha256 ${e.packageSha256.slice(0, 16)}…` : (e.detail ?? ''),
+      ]),
+      ...files,
+    ]);
   });
-  panel.replaceChildren(h('h2', {}, [`${v.caseNumber}: ${v.reason}`]), h('div', { class: 'muted' }, [`${new Date(v.from).toLocaleString()} → ${new Date(v.to).toLocaleString()} · ${v.targets.length} agents`]), targets, h('h2', {}, ['Evidence']), ...(evidence.length ? evidence : [h('div', { class: 'muted' }, ['none yet'])]));
+  panel.replaceChildren(
+    h('h2', {}, [`${v.caseNumber}: ${v.reason}`]),
+    h('div', { class: 'muted' }, [
+      `${new Date(v.from).toLocaleString()} → ${new Date(v.to).toLocaleString()} · ${v.targets.length} agents`,
+    ]),
+    targets,
+    h('h2', {}, ['Evidence']),
+    ...(evidence.length ? evidence : [h('div', { class: 'muted' }, ['none yet'])]),
+  );
 }
 
 /** Playback: fetch with the token (a <video src> cannot send it) and play from a blob URL. */
-async function playEvidence(/** @type {string} */ id, /** @type {any} */ e, /** @type {string} */ name, /** @type {HTMLElement} */ after) {
-  const res = await api(`/api/incidents/${id}/evidence/${encodeURIComponent(e.deviceId)}/${encodeURIComponent(e.cameraId)}/${encodeURIComponent(name)}`);
+async function playEvidence(
+  /** @type {string} */ id,
+  /** @type {any} */ e,
+  /** @type {string} */ name,
+  /** @type {HTMLElement} */ after,
+) {
+  const res = await api(
+    `/api/incidents/${id}/evidence/${encodeURIComponent(e.deviceId)}/${encodeURIComponent(e.cameraId)}/${encodeURIComponent(name)}`,
+  );
   if (!res.ok) return;
   const video = h('video', { controls: '' });
   /** @type {HTMLVideoElement} */ (video).src = URL.createObjectURL(await res.blob());
@@ -225,7 +307,10 @@ async function submitIncident() {
   const res = await api('/api/incidents', { method: 'POST', body: JSON.stringify(body) });
   const out = await res.json();
   if (!res.ok) {
-    err.textContent = [out.detail, ...(out.errors ?? []).map((/** @type {any} */ e) => `${e.path}: ${e.message}`)].join('\n');
+    err.textContent = [
+      out.detail,
+      ...(out.errors ?? []).map((/** @type {any} */ e) => `${e.path}: ${e.message}`),
+    ].join('\n');
     return;
   }
   map.draft = null;

@@ -95,17 +95,21 @@ export class MapView {
       const r = this.svg.getBoundingClientRect();
       this.onPick(this.toLatLon(e.clientX - r.left, e.clientY - r.top));
     });
-    this.svg.addEventListener('wheel', (e) => {
-      e.preventDefault();
-      const r = this.svg.getBoundingClientRect();
-      const before = this.toLatLon(e.clientX - r.left, e.clientY - r.top);
-      this.k = Math.max(1, Math.min(2 ** 21, this.k * (e.deltaY < 0 ? 1.25 : 0.8)));
-      const p = project(before.lon, before.lat);
-      const { w, h } = this.size;
-      this.cx = p.x - (e.clientX - r.left - w / 2) / this.k;
-      this.cy = p.y - (e.clientY - r.top - h / 2) / this.k;
-      this.draw();
-    }, { passive: false });
+    this.svg.addEventListener(
+      'wheel',
+      (e) => {
+        e.preventDefault();
+        const r = this.svg.getBoundingClientRect();
+        const before = this.toLatLon(e.clientX - r.left, e.clientY - r.top);
+        this.k = Math.max(1, Math.min(2 ** 21, this.k * (e.deltaY < 0 ? 1.25 : 0.8)));
+        const p = project(before.lon, before.lat);
+        const { w, h } = this.size;
+        this.cx = p.x - (e.clientX - r.left - w / 2) / this.k;
+        this.cy = p.y - (e.clientY - r.top - h / 2) / this.k;
+        this.draw();
+      },
+      { passive: false },
+    );
     new ResizeObserver(() => this.draw()).observe(this.svg);
   }
 
@@ -113,8 +117,10 @@ export class MapView {
   fit() {
     if (this.devices.length === 0) return;
     const ps = this.devices.map((d) => project(d.lon, d.lat));
-    const minX = Math.min(...ps.map((p) => p.x)), maxX = Math.max(...ps.map((p) => p.x));
-    const minY = Math.min(...ps.map((p) => p.y)), maxY = Math.max(...ps.map((p) => p.y));
+    const minX = Math.min(...ps.map((p) => p.x)),
+      maxX = Math.max(...ps.map((p) => p.x));
+    const minY = Math.min(...ps.map((p) => p.y)),
+      maxY = Math.max(...ps.map((p) => p.y));
     const { w, h } = this.size;
     this.cx = (minX + maxX) / 2;
     this.cy = (minY + maxY) / 2;
@@ -137,14 +143,23 @@ export class MapView {
     this.drawTiles(w, h);
     this.drawGrid(w, h);
     for (const a of this.areas) this.drawArea(a, 'inc-area inc-old');
-    if (this.draft) this.drawArea({ kind: 'circle', center: this.draft, radiusM: this.draft.radiusM }, 'inc-area');
+    if (this.draft)
+      this.drawArea({ kind: 'circle', center: this.draft, radiusM: this.draft.radiusM }, 'inc-area');
     for (const d of this.devices) {
       const p = this.toScreen(d.lon, d.lat);
       if (p.x < -20 || p.y < -20 || p.x > w + 20 || p.y > h + 20) continue;
       if (d.motionLastHour > 0) {
-        this.layers.devices.appendChild(el('circle', { cx: p.x, cy: p.y, r: 8 + Math.min(10, Math.sqrt(d.motionLastHour) * 3), class: 'motion' }));
+        this.layers.devices.appendChild(
+          el('circle', {
+            cx: p.x,
+            cy: p.y,
+            r: 8 + Math.min(10, Math.sqrt(d.motionLastHour) * 3),
+            class: 'motion',
+          }),
+        );
       }
-      if (this.targets.has(d.id)) this.layers.devices.appendChild(el('circle', { cx: p.x, cy: p.y, r: 10, class: 'target' }));
+      if (this.targets.has(d.id))
+        this.layers.devices.appendChild(el('circle', { cx: p.x, cy: p.y, r: 10, class: 'target' }));
       const c = el('circle', { cx: p.x, cy: p.y, r: 6, class: `dev ${d.health}`, 'data-device': d.id });
       const title = el('title');
       title.textContent = `${d.siteName} (${d.id}): ${d.health}`;
@@ -162,7 +177,12 @@ export class MapView {
       this.layers.areas.appendChild(el('circle', { cx: p.x, cy: p.y, r: Math.max(2, r), class: cls }));
       this.layers.areas.appendChild(el('circle', { cx: p.x, cy: p.y, r: 2, class: cls }));
     } else {
-      const pts = area.points.map((/** @type {any} */ q) => { const s = this.toScreen(q.lon, q.lat); return `${s.x},${s.y}`; }).join(' ');
+      const pts = area.points
+        .map((/** @type {any} */ q) => {
+          const s = this.toScreen(q.lon, q.lat);
+          return `${s.x},${s.y}`;
+        })
+        .join(' ');
       this.layers.areas.appendChild(el('polygon', { points: pts, class: cls }));
     }
   }
@@ -173,21 +193,34 @@ export class MapView {
     const z = Math.max(0, Math.min(19, Math.round(Math.log2(this.k))));
     const n = 2 ** z;
     const size = (256 / n) * this.k;
-    const x0 = Math.floor(((this.cx - w / 2 / this.k) / 256) * n), x1 = Math.floor(((this.cx + w / 2 / this.k) / 256) * n);
-    const y0 = Math.floor(((this.cy - h / 2 / this.k) / 256) * n), y1 = Math.floor(((this.cy + h / 2 / this.k) / 256) * n);
-    for (let x = x0; x <= x1; x++) for (let y = Math.max(0, y0); y <= Math.min(n - 1, y1); y++) {
-      const tx = ((x % n) + n) % n;
-      const href = this.tileUrl.replace('{z}', String(z)).replace('{x}', String(tx)).replace('{y}', String(y));
-      const sx = ((x * 256) / n - this.cx) * this.k + w / 2, sy = ((y * 256) / n - this.cy) * this.k + h / 2;
-      this.layers.tiles.appendChild(el('image', { href, x: sx, y: sy, width: size + 0.5, height: size + 0.5 }));
-    }
+    const x0 = Math.floor(((this.cx - w / 2 / this.k) / 256) * n),
+      x1 = Math.floor(((this.cx + w / 2 / this.k) / 256) * n);
+    const y0 = Math.floor(((this.cy - h / 2 / this.k) / 256) * n),
+      y1 = Math.floor(((this.cy + h / 2 / this.k) / 256) * n);
+    for (let x = x0; x <= x1; x++)
+      for (let y = Math.max(0, y0); y <= Math.min(n - 1, y1); y++) {
+        const tx = ((x % n) + n) % n;
+        const href = this.tileUrl
+          .replace('{z}', String(z))
+          .replace('{x}', String(tx))
+          .replace('{y}', String(y));
+        const sx = ((x * 256) / n - this.cx) * this.k + w / 2,
+          sy = ((y * 256) / n - this.cy) * this.k + h / 2;
+        this.layers.tiles.appendChild(
+          el('image', { href, x: sx, y: sy, width: size + 0.5, height: size + 0.5 }),
+        );
+      }
   }
 
   /** A graticule every "nice" number of degrees, so the map reads as a map without tiles. @param {number} w @param {number} h */
   drawGrid(w, h) {
-    const a = this.toLatLon(0, h), b = this.toLatLon(w, 0);
+    const a = this.toLatLon(0, h),
+      b = this.toLatLon(w, 0);
     const span = Math.max(b.lon - a.lon, 1e-6);
-    const step = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 45].find((s) => span / s <= 12) ?? 90;
+    const step =
+      [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 45].find(
+        (s) => span / s <= 12,
+      ) ?? 90;
     for (let lon = Math.ceil(a.lon / step) * step; lon <= b.lon; lon += step) {
       const x = this.toScreen(lon, 0).x;
       this.layers.grid.appendChild(el('line', { x1: x, y1: 0, x2: x, y2: h, class: 'graticule' }));
@@ -207,7 +240,8 @@ export class MapView {
     const metres = [5, 2, 1].map((m) => m * pow).find((m) => m <= target) ?? pow;
     const px = metres / mpp;
     const g = el('g', { class: 'scale' });
-    const x = w - px - 16, y = h - 16;
+    const x = w - px - 16,
+      y = h - 16;
     g.appendChild(el('line', { x1: x, y1: y, x2: x + px, y2: y }));
     g.appendChild(el('line', { x1: x, y1: y - 5, x2: x, y2: y }));
     g.appendChild(el('line', { x1: x + px, y1: y - 5, x2: x + px, y2: y }));
