@@ -8,29 +8,39 @@ import type { IncidentService } from './incidents/service.js';
 import type { MessageSink } from './mqtt/link.js';
 import {
   applyCameras,
-  applyHealth,
-  applyMotion,
+  applyHealthBatch,
+  applyMotionBatch,
   applyStatus,
   IngestRefused,
   UnknownDeviceError,
+  type HealthItem,
+  type MotionItem,
 } from './registry/ingest-store.js';
+import { Batcher } from './registry/batch.js';
 
 export class IngestSink implements MessageSink {
+  // health and motion are the volume (10,000 agents × a report every 30 s, plus bursts): batched.
+  private readonly health: Batcher<HealthItem>;
+  private readonly motion: Batcher<MotionItem>;
+
   constructor(
     private readonly db: Db,
     private readonly incidents: IncidentService,
-  ) {}
+  ) {
+    this.health = new Batcher((items) => applyHealthBatch(db, items));
+    this.motion = new Batcher((items) => applyMotionBatch(db, items));
+  }
 
   async handle(msg: IncomingMessage, receivedAt: number): Promise<void> {
     switch (msg.name) {
       case 'status':
         return applyStatus(this.db, msg.agentId, msg.value, receivedAt);
       case 'health':
-        return applyHealth(this.db, msg.agentId, msg.value, receivedAt);
+        return this.health.add({ deviceId: msg.agentId, payload: msg.value, receivedAt });
       case 'cameras':
         return applyCameras(this.db, msg.agentId, msg.value, receivedAt);
       case 'motion':
-        return applyMotion(this.db, msg.agentId, msg.value, receivedAt);
+        return this.motion.add({ deviceId: msg.agentId, payload: msg.value, receivedAt });
       case 'replies':
         return this.reply(msg.agentId, msg.value);
       case 'requests':

@@ -32,7 +32,11 @@ export interface LinkOptions {
   /** A stable id gives a persistent session (QoS 1 messages wait while the bridge restarts). */
   instanceId?: string;
   now: () => number;
-  /** Messages handled at once across devices; each device's messages stay in order. */
+  /**
+   * Messages handled at once across devices (default 512); each device's messages stay in
+   * order. High: health and motion are batched by the sink, so this bounds memory, not the
+   * number of database statements.
+   */
   concurrency?: number;
 }
 
@@ -136,7 +140,7 @@ export class BridgeLink implements Service, BridgePublisher {
   }
 
   private async run(msg: IncomingMessage, receivedAt: number): Promise<void> {
-    const limit = this.opts.concurrency ?? 16;
+    const limit = this.opts.concurrency ?? 512;
     while (this.inFlight >= limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.inFlight++;
     try {

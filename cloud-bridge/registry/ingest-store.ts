@@ -105,6 +105,54 @@ export async function applyHealth(
   );
 }
 
+export interface HealthItem {
+  deviceId: string;
+  payload: HealthPayload;
+  receivedAt: number;
+}
+
+/**
+ * Many `health` reports in two statements (latest state, history). The same rules as
+ * applyHealth; the batch never holds two reports of one device (see Batcher).
+ */
+export async function applyHealthBatch(
+  db: Queryable,
+  items: readonly HealthItem[],
+): Promise<(Error | null)[]> {
+  const updated = await db.query<{ id: string }>(
+    `UPDATE devices d SET health = b.health, last_health_at = b.at, last_seen = b.at, degraded = b.degraded,
+       buffer_seconds = b.buf, agent_version = b.ver,
+       status = CASE WHEN d.status_at IS NULL OR d.status_at <= b.at THEN 'online' ELSE d.status END,
+       status_reason = CASE WHEN d.status_at IS NULL OR d.status_at <= b.at THEN NULL ELSE d.status_reason END,
+       status_at = CASE WHEN d.status_at IS NULL OR d.status_at <= b.at THEN b.at ELSE d.status_at END
+     FROM unnest($1::text[], $2::jsonb[], $3::int8[], $4::bool[], $5::float8[], $6::text[])
+       AS b(id, health, at, degraded, buf, ver)
+     WHERE d.id = b.id RETURNING d.id`,
+    [
+      items.map((i) => i.deviceId),
+      items.map((i) => JSON.stringify(i.payload)),
+      items.map((i) => i.receivedAt),
+      items.map((i) => isDegraded(i.payload)),
+      items.map((i) => bufferSeconds(i.payload)),
+      items.map((i) => i.payload.agentVersion),
+    ],
+  );
+  const known = new Set(updated.map((r) => r.id));
+  const ok = items.filter((i) => known.has(i.deviceId));
+  if (ok.length > 0) {
+    await db.query(
+      `INSERT INTO health_history (device_id, at, summary)
+       SELECT * FROM unnest($1::text[], $2::int8[], $3::jsonb[]) ON CONFLICT DO NOTHING`,
+      [
+        ok.map((i) => i.deviceId),
+        ok.map((i) => i.receivedAt),
+        ok.map((i) => JSON.stringify(healthSummary(i.payload))),
+      ],
+    );
+  }
+  return items.map((i) => (known.has(i.deviceId) ? null : new UnknownDeviceError(i.deviceId)));
+}
+
 /** `cameras` (retained inventory): the set replaces the previous one. */
 export async function applyCameras(
   db: Db,
@@ -148,7 +196,7 @@ export async function applyMotion(
   receivedAt: number,
 ): Promise<void> {
   const endAt = p.phase === 'end' ? p.endedAt : null;
-  const detail = { peakScore: p.peakScore, source: p.source, ...(p.bbox ? { bbox: p.bbox } : {}) };
+  const detail = motionDetail(p);
   const rows = await db.query(
     `INSERT INTO motion_episodes (device_id, camera_id, episode_id, start_at, end_at, detail, received_at)
      SELECT $1, $2, $3, $4, $5, $6::jsonb, $7 WHERE EXISTS (SELECT 1 FROM devices WHERE id = $1)
@@ -159,6 +207,48 @@ export async function applyMotion(
     [deviceId, p.cameraId, p.episodeId, p.startedAt, endAt, JSON.stringify(detail), receivedAt],
   );
   expectOne(rows, deviceId);
+}
+
+export interface MotionItem {
+  deviceId: string;
+  payload: MotionPayload;
+  receivedAt: number;
+}
+
+/** Many `motion` messages in one upsert, with the same rules as applyMotion. */
+export async function applyMotionBatch(
+  db: Queryable,
+  items: readonly MotionItem[],
+): Promise<(Error | null)[]> {
+  const rows = await db.query<{ device_id: string; camera_id: string; episode_id: string }>(
+    `INSERT INTO motion_episodes (device_id, camera_id, episode_id, start_at, end_at, detail, received_at)
+     SELECT b.d, b.c, b.e, b.s, b.en, b.det, b.r
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::jsonb[], $7::int8[]) AS b(d, c, e, s, en, det, r)
+     WHERE EXISTS (SELECT 1 FROM devices WHERE id = b.d)
+     ON CONFLICT (device_id, camera_id, episode_id) DO UPDATE SET
+       end_at = COALESCE(EXCLUDED.end_at, motion_episodes.end_at),
+       detail = CASE WHEN EXCLUDED.end_at IS NOT NULL THEN EXCLUDED.detail ELSE motion_episodes.detail END
+     RETURNING device_id, camera_id, episode_id`,
+    [
+      items.map((i) => i.deviceId),
+      items.map((i) => i.payload.cameraId),
+      items.map((i) => i.payload.episodeId),
+      items.map((i) => i.payload.startedAt),
+      items.map((i) => (i.payload.phase === 'end' ? i.payload.endedAt : null)),
+      items.map((i) => JSON.stringify(motionDetail(i.payload))),
+      items.map((i) => i.receivedAt),
+    ],
+  );
+  const stored = new Set(rows.map((r) => `${r.device_id}/${r.camera_id}/${r.episode_id}`));
+  return items.map((i) =>
+    stored.has(`${i.deviceId}/${i.payload.cameraId}/${i.payload.episodeId}`)
+      ? null
+      : new UnknownDeviceError(i.deviceId),
+  );
+}
+
+function motionDetail(p: MotionPayload): Record<string, unknown> {
+  return { peakScore: p.peakScore, source: p.source, ...(p.bbox ? { bbox: p.bbox } : {}) };
 }
 
 /**
