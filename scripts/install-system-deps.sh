@@ -13,7 +13,7 @@ test_pkgs=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-libav gir1.2-gst-rtsp-server-1.0 python3-gi
   mosquitto mosquitto-clients iproute2 chromium openssl
-  qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross
+  qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross shellcheck
 )
 
 case "$profile" in
