@@ -73,7 +73,9 @@ export async function uploadOne(
   if (opts.cutAfterChunks !== undefined) {
     // A cut link: send part, then resume from the server's offset (HEAD), as tus 1.0.0 intends.
     const partial = await tusSend(created.location, body, opts.chunkSize, opts.cutAfterChunks);
-    if (partial.status !== 204) return partial;
+    // Done already (it fitted in the first chunks): the bridge may have stored it and freed
+    // the staged upload, so there is nothing to resume.
+    if (partial.status !== 204 || partial.offset >= body.length) return partial;
   }
   return tusSend(created.location, body, opts.chunkSize);
 }
