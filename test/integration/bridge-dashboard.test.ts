@@ -85,7 +85,8 @@ afterAll(async () => {
   await tb?.cleanup();
 });
 
-describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
+// Skipped on a developer machine without Chromium; in CI (which installs it) a missing browser fails.
+describe.skipIf(!chromiumAvailable() && !process.env['CI'])('dashboard in Chromium', () => {
   it('shows devices, files an incident from a map click, streams progress and plays evidence', async () => {
     const browser = await launchBrowser();
     const errors: string[] = [];
