@@ -27,6 +27,7 @@ import { HttpService } from './http/server.js';
 import { countApiTokens, createApiToken } from './http/auth.js';
 import { serveDashboard } from './dashboard/serve.js';
 import { Sweeper } from './sweeper.js';
+import { BridgeEnrollment } from './enrollment/index.js';
 
 export interface BridgeOptions {
   config: BridgeConfigInput;
@@ -107,9 +108,25 @@ export class Bridge implements Service {
       if (applied.length > 0) log.info('database migrated', { versions: applied, kind: db.kind });
       await this.ensureFirstToken(db);
 
+      // Broker credentials for devices (issue 7): aedes hooks, or Mosquitto dynamic security.
+      const enrollment = new BridgeEnrollment({
+        db,
+        clock,
+        log,
+        config: config.enrollment,
+        rtcc: this.key,
+        rtccKeyId: keyIdOf(this.key.publicKey),
+        externalMqttUrl: config.mqttUrl,
+        embeddedUrl: () => this.mqttUrl,
+      });
       const broker = config.mqttUrl
         ? undefined
-        : new EmbeddedBroker(config.mqttHost, config.mqttPort, log.child({ part: 'broker' }));
+        : new EmbeddedBroker(
+            config.mqttHost,
+            config.mqttPort,
+            log.child({ part: 'broker' }),
+            enrollment.auth,
+          );
       this.broker = broker;
       const keyId = keyIdOf(this.key.publicKey);
       // The incident service and the link need each other: the service publishes through the
@@ -131,7 +148,7 @@ export class Bridge implements Service {
       this.incidentService = incidents;
       const link = new BridgeLink(
         {
-          url: () => this.mqttUrl,
+          url: () => enrollment.linkUrl(this.mqttUrl),
           protocolVersion: config.mqttUrl ? 5 : 4,
           shareGroup: config.shareGroup,
           instanceId: config.instanceId,
@@ -170,6 +187,7 @@ export class Bridge implements Service {
       })) {
         router.add(r);
       }
+      for (const r of enrollment.routes()) router.add(r);
       const http = new HttpService({
         host: config.host,
         port: config.port,
@@ -190,7 +208,14 @@ export class Bridge implements Service {
         metrics,
         log.child({ part: 'sweeper' }),
       );
-      this.parts = new Composition([...(broker ? [broker] : []), link, receiver, http, sweeper]);
+      this.parts = new Composition([
+        ...(broker ? [broker] : []),
+        ...enrollment.services(),
+        link,
+        receiver,
+        http,
+        sweeper,
+      ]);
       await this.parts.start(signal);
     } catch (err) {
       await db.close();

@@ -3,6 +3,7 @@
  * embedded ones: an in-process broker, PGlite in the data folder, evidence on local disk.
  */
 import { z } from 'zod';
+import { EnrollmentConfig } from './enrollment/config.js';
 
 export const BridgeConfig = z.strictObject({
   /** Holds the PGlite database, the RTCC key, evidence and upload staging. */
@@ -56,6 +57,8 @@ export const BridgeConfig = z.strictObject({
     .prefault({}),
   /** Optional raster tile URL template for the dashboard map ({z}/{x}/{y}); points draw without it. */
   tileUrl: z.string().optional(),
+  /** Enrollment and broker credentials (cloud-bridge/enrollment/config.ts). */
+  enrollment: EnrollmentConfig.prefault({}),
 });
 export type BridgeConfig = z.infer<typeof BridgeConfig>;
 export type BridgeConfigInput = z.input<typeof BridgeConfig>;

@@ -8,6 +8,7 @@ import { VERSION } from '../../lib/version.js';
 import { IncidentInput } from '../incidents/input.js';
 import { DeviceRegistration } from '../registry/devices.js';
 import type { Limits } from '../config.js';
+import { enrollmentOpenApiPaths, enrollmentOpenApiSchemas } from '../enrollment/routes.js';
 
 function schema(s: z.ZodType): Record<string, unknown> {
   const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<
@@ -62,6 +63,7 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
       schemas: {
         IncidentInput: schema(IncidentInput),
         DeviceRegistration: schema(DeviceRegistration),
+        ...enrollmentOpenApiSchemas(),
         Problem: {
           type: 'object',
           required: ['type', 'title', 'status'],
@@ -199,6 +201,7 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
           responses: { '200': { description: 'settings' } },
         },
       },
+      ...enrollmentOpenApiPaths(),
     },
   };
 }

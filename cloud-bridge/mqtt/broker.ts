@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import type { Health, Service } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
+import type { EmbeddedBrokerAuth } from '../enrollment/aedes-auth.js';
 
 export class EmbeddedBroker implements Service {
   readonly name = 'mqtt-broker';
@@ -20,6 +21,8 @@ export class EmbeddedBroker implements Service {
     private readonly host: string,
     private readonly port: number,
     private readonly log: Logger,
+    /** Registry-backed authentication and topic authorization (cloud-bridge/enrollment). */
+    private readonly auth?: EmbeddedBrokerAuth,
   ) {}
 
   /** mqtt://host:port once started. */
@@ -29,7 +32,8 @@ export class EmbeddedBroker implements Service {
 
   async start(signal: AbortSignal): Promise<void> {
     this.state = 'starting';
-    const broker = await Aedes.createBroker({});
+    const broker = await Aedes.createBroker({ ...this.auth?.hooks() });
+    this.auth?.attach(broker);
     this.broker = broker;
     broker.on('clientError', (client, err) =>
       this.log.debug('mqtt client error', { client: client.id, error: err.message }),
