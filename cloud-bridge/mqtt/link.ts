@@ -8,15 +8,71 @@
  * instance of the group; retained topics stay unshared (see protocol/topics.ts for why).
  */
 import { randomBytes } from 'node:crypto';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { decodeMessage, outgoing, type BridgePublisher, type IncomingMessage } from '../../protocol/codec.js';
-import { bridgeSubscriptions, parseTopic, type TopicsFrom } from '../../protocol/topics.js';
+import {
+  TOPIC_NAMES,
+  TOPICS,
+  parseTopic,
+  sharedSubscriptionFilter,
+  subscriptionFilter,
+  type Subscription,
+  type TopicsFrom,
+} from '../../protocol/topics.js';
 import type { TopicPayload } from '../../protocol/topics.js';
 import type { Health, Service } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
 import { redactUrl } from '../../lib/redact.js';
 import type { BridgeMetrics } from '../metrics.js';
 import { IngestRefused } from '../registry/ingest-store.js';
+
+/** MQTT 5 subscription identifiers (§3.8.2.1.2): which subscription delivered a message. */
+const SNAPSHOT_SUB = 1;
+const SHARED_SUB = 2;
+
+/**
+ * What to subscribe to. Alone (no group): every agent→bridge topic, plain. In a group, every
+ * instance must process each message once, retained ones included, yet still learn the retained
+ * state (status, cameras) when it starts, which a shared subscription never sends (MQTT 5
+ * §4.8.2). So: every agent→bridge topic shared (identifier 2) for live traffic, plus the retained
+ * topics unshared (identifier 1) only for the retained snapshot sent on subscribing. See
+ * takeShared for how the two are told apart. (protocol's bridgeSubscriptions() instead leaves
+ * retained topics unshared, which makes every instance store every status and inventory.)
+ */
+export function subscriptionPlan(group?: string): { id: number | undefined; subs: Subscription[] }[] {
+  const names = TOPIC_NAMES.filter((n) => TOPICS[n].direction === 'agent→bridge');
+  if (group === undefined) {
+    return [
+      { id: undefined, subs: names.map((n) => ({ filter: subscriptionFilter(n), qos: TOPICS[n].qos })) },
+    ];
+  }
+  return [
+    {
+      id: SHARED_SUB,
+      subs: names.map((n) => ({ filter: sharedSubscriptionFilter(group, n), qos: TOPICS[n].qos })),
+    },
+    {
+      id: SNAPSHOT_SUB,
+      subs: names
+        .filter((n) => TOPICS[n].retained)
+        .map((n) => ({ filter: subscriptionFilter(n), qos: TOPICS[n].qos })),
+    },
+  ];
+}
+
+/**
+ * In a group: take a message that came through the shared subscription (this instance was
+ * chosen for it), or a retained message from the snapshot subscription (RETAIN is 1 only for
+ * messages sent because a subscription was made, MQTT 5 §3.3.1.3, with Retain As Published
+ * off). A live message that arrives only through the snapshot subscription was shared out to
+ * some instance already: drop it here.
+ */
+export function takeShared(packet: Pick<IPublishPacket, 'retain' | 'properties'>): boolean {
+  const raw = packet.properties?.subscriptionIdentifier;
+  const ids = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  if (ids.includes(SHARED_SUB)) return true;
+  return ids.includes(SNAPSHOT_SUB) && packet.retain;
+}
 
 export interface MessageSink {
   /** Stores one decoded message. Throwing counts an error; it never stops ingest. */
@@ -78,7 +134,10 @@ export class BridgeLink implements Service, BridgePublisher {
       await client.endAsync(true);
       signal.throwIfAborted();
     }
-    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('message', (topic, payload, packet) => {
+      if (this.opts.shareGroup && !takeShared(packet)) return;
+      this.onMessage(topic, payload);
+    });
     client.on('error', (err) => this.log.warn('mqtt error', { error: err.message }));
     client.on('offline', () => {
       this.state = 'degraded';
@@ -86,13 +145,16 @@ export class BridgeLink implements Service, BridgePublisher {
     client.on('connect', () => {
       this.state = 'ok';
     });
-    const subs = bridgeSubscriptions(this.opts.shareGroup);
-    const granted = await client.subscribeAsync(
-      Object.fromEntries(subs.map((s) => [s.filter, { qos: s.qos }])),
-    );
-    const refused = granted.filter((g) => g.qos === 128 || g.qos > 2);
-    if (refused.length > 0)
-      throw new Error(`broker refused subscriptions: ${refused.map((g) => g.topic).join(', ')}`);
+    const plan = subscriptionPlan(this.opts.shareGroup);
+    for (const { id, subs } of plan) {
+      const granted = await client.subscribeAsync(
+        Object.fromEntries(subs.map((s) => [s.filter, { qos: s.qos }])),
+        id === undefined ? {} : { properties: { subscriptionIdentifier: id } },
+      );
+      const refused = granted.filter((g) => g.qos === 128 || g.qos > 2);
+      if (refused.length > 0)
+        throw new Error(`broker refused subscriptions: ${refused.map((g) => g.topic).join(', ')}`);
+    }
     this.state = 'ok';
     this.log.info('mqtt connected', {
       url: redactUrl(url),

@@ -85,6 +85,29 @@ describe.skipIf(!enabled)('two bridge instances sharing ingest', () => {
     expect(rows[0]!.n).toBe(total);
   });
 
+  it('stores live retained messages (status, inventory) once, and a new instance still learns them', async () => {
+    for (const agent of agents) {
+      await agent.online();
+      await agent.inventory();
+    }
+    const both = async (topic: string) => (await ingested(a, topic)) + (await ingested(b, topic));
+    await eventually(
+      async () => (await both('status')) >= AGENTS && (await both('cameras')) >= AGENTS,
+      'retained ingested',
+    );
+    await a.bridge.link.drain();
+    await b.bridge.link.drain();
+    expect(await both('status')).toBe(AGENTS);
+    expect(await both('cameras')).toBe(AGENTS);
+    // A third instance joining the group gets the retained snapshot on its plain subscription.
+    const c = await startTestBridge({ schema, config: { shareGroup: group } });
+    try {
+      await eventually(async () => (await ingested(c, 'status')) >= AGENTS, 'snapshot on the new instance');
+    } finally {
+      await c.cleanup();
+    }
+  });
+
   it('answers on one instance for an incident filed on the other and replies ingested by either', async () => {
     const res = await a.api('POST', '/api/incidents', {
       caseNumber: 'NY-1',
