@@ -17,6 +17,7 @@ import { HttpError } from '../../cloud-bridge/http/problem.js';
 import { writeTar } from '../../cloud-bridge/evidence/tar.js';
 import { evidenceKey, LocalDiskStore } from '../../cloud-bridge/evidence/store.js';
 import { destinationPoint } from '../../protocol/geofence.js';
+import { subscriptionPlan, takeShared } from '../../cloud-bridge/mqtt/link.js';
 
 const limits = BridgeConfig.parse({ dataDir: '/x' }).limits;
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'ccb-unit-'));
@@ -125,5 +126,30 @@ describe('evidence tar and store', () => {
       sha256: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824',
     });
     expect(await store.list('ok')).toEqual(['ok/f.bin']);
+  });
+});
+
+describe('shared ingest plan (MQTT 5 §4.8.2)', () => {
+  it('shares every agent topic and subscribes retained ones plainly for the snapshot', () => {
+    const [shared, snapshot] = subscriptionPlan('g1');
+    expect(shared!.subs.map((x) => x.filter)).toEqual(
+      expect.arrayContaining([
+        '$share/g1/camconnect/v1/agents/+/health',
+        '$share/g1/camconnect/v1/agents/+/status',
+      ]),
+    );
+    expect(shared!.subs.some((x) => x.filter.endsWith('/requests'))).toBe(false);
+    expect(snapshot!.subs.map((x) => x.filter).sort()).toEqual([
+      'camconnect/v1/agents/+/cameras',
+      'camconnect/v1/agents/+/status',
+    ]);
+    expect(subscriptionPlan()).toHaveLength(1);
+  });
+  it('takes shared deliveries and retained snapshots, drops live copies of the plain subscription', () => {
+    expect(takeShared({ retain: false, properties: { subscriptionIdentifier: 2 } })).toBe(true);
+    expect(takeShared({ retain: false, properties: { subscriptionIdentifier: [1, 2] } })).toBe(true);
+    expect(takeShared({ retain: true, properties: { subscriptionIdentifier: 1 } })).toBe(true);
+    expect(takeShared({ retain: false, properties: { subscriptionIdentifier: 1 } })).toBe(false);
+    expect(takeShared({ retain: false })).toBe(false);
   });
 });
