@@ -12,73 +12,31 @@
  * that role. Role and client are created in one message; deleteClient disconnects a connected
  * client (Mosquitto 2.0: "administrative action", MQTT 5 reason 0x98) and it cannot log in again.
  *
- * Commands are sent only while connected: MQTT.js would otherwise queue them and run a
- * createClient after the enrollment that asked for it had already rolled back.
+ * Commands are sent only while connected, at QoS 0 and never queued: MQTT.js would otherwise
+ * keep them (QoS 1 in its outgoing store, QoS 0 in its offline queue) and send a createClient
+ * after reconnecting, when the enrollment that asked for it had long rolled back. A command
+ * that got no answer may still have run: the caller schedules cleanupLater() for it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Health, Service } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
 import { redactUrl } from '../../lib/redact.js';
-import { TOPIC_NAMES, TOPICS, subscriptionFilter, topicFor } from '../../protocol/topics.js';
+import {
+  deviceAcls,
+  deviceRole,
+  DynsecError,
+  ensureBridgeRole,
+  type Answer,
+  type Command,
+} from './dynsec-roles.js';
+
+export { DynsecError };
 
 const CONTROL = '$CONTROL/dynamic-security/v1';
 const RESPONSE = `${CONTROL}/response`;
-export const BRIDGE_ROLE = 'camconnect-bridge';
-export const deviceRole = (agentId: string) => `camconnect-device-${agentId}`;
-
-interface Acl {
-  acltype: 'publishClientSend' | 'publishClientReceive' | 'subscribeLiteral' | 'subscribePattern';
-  topic: string;
-  allow: boolean;
-  priority?: number;
-}
-type Command = { command: string } & Record<string, unknown>;
-interface Answer {
-  command: string;
-  correlationData?: string;
-  error?: string;
-}
-
-export class DynsecError extends Error {
-  constructor(
-    readonly command: string,
-    readonly reason: string,
-  ) {
-    super(`dynamic security ${command} failed: ${reason}`);
-    this.name = 'DynsecError';
-  }
-}
 
 const notFound = (e: string | undefined) => e !== undefined && /not found/i.test(e);
-const exists = (e: string | undefined) => e !== undefined && /already exists/i.test(e);
-
-export function deviceAcls(agentId: string): Acl[] {
-  const send = TOPIC_NAMES.filter((n) => TOPICS[n].direction === 'agent→bridge').map((n) => ({
-    acltype: 'publishClientSend' as const,
-    topic: topicFor(n, agentId),
-    allow: true,
-  }));
-  const requests = topicFor('requests', agentId);
-  return [
-    ...send,
-    { acltype: 'subscribeLiteral', topic: requests, allow: true },
-    { acltype: 'publishClientReceive', topic: requests, allow: true, priority: 1 },
-    { acltype: 'publishClientReceive', topic: '#', allow: false, priority: 0 },
-  ];
-}
-
-/** What the bridge's own account needs beyond dynsec admin: send requests, read agent topics. */
-export function bridgeAcls(): Acl[] {
-  const out: Acl[] = [{ acltype: 'publishClientSend', topic: subscriptionFilter('requests'), allow: true }];
-  for (const n of TOPIC_NAMES.filter((t) => TOPICS[t].direction === 'agent→bridge')) {
-    out.push(
-      { acltype: 'subscribePattern', topic: subscriptionFilter(n), allow: true },
-      { acltype: 'publishClientReceive', topic: subscriptionFilter(n), allow: true },
-    );
-  }
-  return out;
-}
 
 export class DynsecClient implements Service {
   readonly name = 'mqtt-dynsec';
@@ -99,6 +57,7 @@ export class DynsecClient implements Service {
       protocolVersion: 5,
       clean: true,
       reconnectPeriod: 1000,
+      queueQoSZero: false,
       connectTimeout: 10_000,
     });
     this.client = client;
@@ -111,7 +70,7 @@ export class DynsecClient implements Service {
     client.on('connect', () => void this.retryCleanup());
     await client.subscribeAsync(RESPONSE, { qos: 1 });
     const username = new URL(this.url).username;
-    if (username) await this.ensureBridgeRole(decodeURIComponent(username));
+    if (username) await ensureBridgeRole(this, decodeURIComponent(username), this.log);
     this.log.info('dynamic security connected', { url: redactUrl(this.url) });
   }
 
@@ -157,25 +116,37 @@ export class DynsecClient implements Service {
     const sent = client.publishAsync(
       CONTROL,
       JSON.stringify({ commands: commands.map((c, i) => ({ ...c, correlationData: ids[i] })) }),
-      { qos: 1 },
+      { qos: 0 },
     );
     const all = Promise.all(answers);
     await Promise.all([sent, all]);
     return all;
   }
 
-  private async ensureBridgeRole(username: string): Promise<void> {
-    const answers = await this.run([
-      {
-        command: 'createRole',
-        rolename: BRIDGE_ROLE,
-        textname: 'CamConnect bridge: sends requests, reads agent topics',
-      },
-      ...bridgeAcls().map((a) => ({ command: 'addRoleACL', rolename: BRIDGE_ROLE, ...a })),
-      { command: 'addClientRole', username, rolename: BRIDGE_ROLE },
-    ]);
-    const bad = answers.find((a) => a.error && !exists(a.error));
-    if (bad) throw new DynsecError(bad.command, bad.error ?? 'error');
+  /**
+   * Runs commands that may make Mosquitto disconnect this very client (changing its own roles):
+   * resolves on the answer, or once reconnected after such a disconnect. The caller checks the
+   * result with a read command.
+   */
+  async runMayDisconnect(commands: Command[]): Promise<void> {
+    const client = this.client;
+    if (!client) throw new DynsecError(commands[0]?.command ?? 'command', 'not started');
+    const kicked = new Promise<'kicked'>((resolve) => client.once('close', () => resolve('kicked')));
+    const answered = this.run(commands).then(
+      (answers) => answers,
+      (err: Error) => err,
+    );
+    if ((await Promise.race([answered, kicked])) !== 'kicked') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new DynsecError('reconnect', 'the broker did not take the bridge back')),
+        this.timeoutMs,
+      );
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Creates the device's role and client. On failure nothing of it is left behind. */

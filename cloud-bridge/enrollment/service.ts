@@ -40,7 +40,7 @@ import {
 } from './credentials.js';
 import { consumeToken, issueToken, TokenRefused } from './tokens.js';
 import type { EmbeddedBrokerAuth } from './aedes-auth.js';
-import type { DynsecClient } from './dynsec.js';
+import { DynsecError, type DynsecClient } from './dynsec.js';
 
 export interface EnrollmentDeps {
   db: Db;
@@ -133,7 +133,8 @@ export class EnrollmentService {
     const agentId = newAgentId();
     const password = newDevicePassword();
     const now = this.d.clock.now();
-    let brokerDone = false;
+    // 'broker' once a command may have reached the broker: from then on a failure must undo it.
+    let stage = 'db' as 'db' | 'broker';
     let site: Awaited<ReturnType<typeof consumeToken>>;
     try {
       site = await this.d.db.transaction(async (tx) => {
@@ -152,15 +153,16 @@ export class EnrollmentService {
         );
         await insertCredential(tx, agentId, password, broker, now);
         if (this.d.dynsec) {
+          stage = 'broker';
           await this.d.dynsec.createDevice(agentId, password);
-          brokerDone = true;
         }
         return row;
       });
     } catch (err) {
-      if (brokerDone) this.d.dynsec?.cleanupLater(agentId);
+      // Also after a timeout: the broker may have run the command without our hearing back.
+      if (stage === 'broker') this.d.dynsec?.cleanupLater(agentId);
       if (err instanceof TokenRefused) throw new HttpError(409, `token-${err.why}`, err.message);
-      if (this.d.dynsec && !brokerDone) {
+      if (err instanceof DynsecError) {
         this.d.log.warn('enrollment failed at the broker; the token stays valid', {
           error: (err as Error).message,
         });
