@@ -86,6 +86,7 @@ class Parser {
   firstKeyframeAt = -1;
 
   packets = 0;
+  ptsSeen: number[] = [];
 
   packet(b: Uint8Array): void {
     this.packets++;
@@ -159,44 +160,83 @@ class Parser {
       this.keyframes.push({ pts: pts - this.first, dts: dts - this.first });
     }
     if (this.max === undefined || pts > this.max) this.max = pts;
+    this.ptsSeen.push(pts);
+  }
+
+  /** One frame's duration (90 kHz): the median step between the presentation times seen. */
+  frameDuration(): number {
+    const v = [...new Set(this.ptsSeen)].sort((a, b) => a - b);
+    const steps: number[] = [];
+    for (let i = 1; i < v.length; i++) steps.push(v[i]! - v[i - 1]!);
+    if (steps.length === 0) return 0;
+    steps.sort((a, b) => a - b);
+    return steps[steps.length >> 1]!;
   }
 }
 
-/** Scan a whole TS file (hash unless `hash: false`, and structure). Reads 1 MiB chunks; tolerates a torn tail. */
-export async function scanTs(file: string, opts: { hash?: boolean } = {}): Promise<TsScan> {
+const CHUNK = 256 * 1024;
+/** In "ends" mode only this much at each end of the file is parsed (the rest is only hashed). */
+const END_BYTES = 256 * 1024;
+
+export interface ScanOptions {
+  /** Compute SHA-256 (default true). */
+  hash?: boolean;
+  /**
+   * "full" parses every packet (all keyframes: clip cutting). "ends" (default)
+   * parses only the first and last 256 KiB: enough for the first keyframe,
+   * the first and last PTS and the frame rate, at a fraction of the CPU; the
+   * recorder indexes every segment this way.
+   */
+  parse?: 'full' | 'ends';
+}
+
+/** Scan a TS file: hash and structure. Reads 256 KiB chunks; tolerates a torn tail. */
+export async function scanTs(file: string, opts: ScanOptions = {}): Promise<TsScan> {
   const hash = opts.hash === false ? undefined : createHash('sha256');
+  const full = opts.parse === 'full';
   const parser = new Parser();
   const fh = await fsp.open(file, 'r');
-  const buf = Buffer.allocUnsafe(1 << 20);
+  const buf = Buffer.allocUnsafe(CHUNK + PACKET);
   let carry = 0; // bytes at buf[0..carry) left from the previous read
-  let bytes = 0;
+  let pos = 0; // file offset of buf[0]
   let resyncBytes = 0;
+  let align = -1; // offset of the first sync byte: packets sit at align + k * 188
   try {
+    const size = (await fh.stat()).size;
     for (;;) {
-      const { bytesRead } = await fh.read(buf, carry, buf.length - carry, null);
+      const { bytesRead } = await fh.read(buf, carry, CHUNK, null);
       if (bytesRead === 0) break;
       hash?.update(buf.subarray(carry, carry + bytesRead));
-      bytes += bytesRead;
       const end = carry + bytesRead;
+      const parseThis = full || pos < END_BYTES || pos + end > size - END_BYTES;
       let i = 0;
-      while (i + PACKET <= end) {
-        if (buf[i] !== 0x47) {
-          i++;
-          resyncBytes++;
-          continue;
+      if (!parseThis) {
+        i = end; // hash only; alignment is recomputed from `align` below
+      } else {
+        if (align >= 0) i = Math.max(0, (((align - pos) % PACKET) + PACKET) % PACKET);
+        while (i + PACKET <= end) {
+          if (buf[i] !== 0x47) {
+            i++;
+            resyncBytes++;
+            continue;
+          }
+          if (align < 0 || (pos + i - align) % PACKET !== 0) align = pos + i;
+          parser.packet(buf.subarray(i, i + PACKET));
+          i += PACKET;
         }
-        parser.packet(buf.subarray(i, i + PACKET));
-        i += PACKET;
       }
-      buf.copy(buf, 0, i, end);
-      carry = end - i;
+      const keep = parseThis ? end - i : 0;
+      buf.copy(buf, 0, end - keep, end);
+      pos += end - keep;
+      carry = keep;
     }
   } finally {
     await fh.close();
   }
-  const { first, max, frames } = parser;
+  const bytes = pos + carry;
+  const { first, max } = parser;
   const span = first !== undefined && max !== undefined ? max - first : 0;
-  const frameDur = frames > 1 ? span / (frames - 1) : 0;
+  const frameDur = parser.frameDuration();
   return {
     bytes,
     sha256: hash ? hash.digest('hex') : '',
@@ -205,13 +245,13 @@ export async function scanTs(file: string, opts: { hash?: boolean } = {}): Promi
     videoCodec: parser.codec,
     firstPts: first,
     lastPts: max,
-    frames,
+    frames: parser.frames,
     keyframes: parser.keyframes,
     startsWithKeyframe: parser.startsWithKeyframe,
     durationMs: Math.round(((span + frameDur) / 90) * 1000) / 1000,
     resyncBytes,
     // ffmpeg's mpegts probe wants a run of packets before it accepts a file: fewer than
     // MIN_PACKETS is a fragment no player opens, however well formed.
-    playable: parser.videoPid >= 0 && parser.firstKeyframeAt >= 0 && frames > parser.firstKeyframeAt + 1 && parser.packets >= MIN_PACKETS,
+    playable: parser.videoPid >= 0 && parser.firstKeyframeAt >= 0 && parser.frames > parser.firstKeyframeAt + 1 && parser.packets >= MIN_PACKETS,
   };
 }
