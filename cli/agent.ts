@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { notYet } from './util.js';
 import { registerRecordCommands } from '../agent/recorder/cli.js';
+import { registerDiscoverCommand } from './agent-discover.js';
+import { registerMotionCommand } from './agent-motion.js';
 
 export function registerAgent(program: Command): void {
   const agent = program.command('agent').description('run the edge agent, or one of its parts');
@@ -9,14 +11,8 @@ export function registerAgent(program: Command): void {
     .description('run the whole agent (cameras, recorder, motion, link, incidents)')
     .action(() => notYet('camconnect agent run', 9));
   registerRecordCommands(agent); // `record` and `clip` (issue #3)
-  agent
-    .command('discover')
-    .description('find ONVIF cameras on the network')
-    .action(() => notYet('camconnect agent discover', 4));
-  agent
-    .command('motion')
-    .description('print motion episodes of one camera as JSON lines')
-    .action(() => notYet('camconnect agent motion', 4));
+  registerDiscoverCommand(agent); // issue #4
+  registerMotionCommand(agent); // issue #4
   agent
     .command('enroll')
     .description('enroll this device with a bridge by QR code')

@@ -91,7 +91,7 @@ export class SoapClient {
       `<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="${ENV}"><s:Header>${headers.join('')}</s:Header>` +
       `<s:Body><${operation} xmlns="${ns}">${inner}</${operation}></s:Body></s:Envelope>`;
 
-    const deadline = AbortSignal.timeout(o.timeoutMs ?? this.timeoutMs);
+    const deadline = AbortSignal.timeout(Math.max(1, Math.round(o.timeoutMs ?? this.timeoutMs)));
     const signal = o.signal ? AbortSignal.any([deadline, o.signal]) : deadline;
     const send = (authorization?: string) =>
       this.post(url, action, body, authorization, signal, deadline, operation);
