@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { notYet } from './util.js';
 import { registerRecordCommands } from '../agent/recorder/cli.js';
+import { registerEnrollCommand } from './agent-enroll.js';
 import { registerDiscoverCommand } from './agent-discover.js';
 import { registerMotionCommand } from './agent-motion.js';
 
@@ -13,10 +14,7 @@ export function registerAgent(program: Command): void {
   registerRecordCommands(agent); // `record` and `clip` (issue #3)
   registerDiscoverCommand(agent); // issue #4
   registerMotionCommand(agent); // issue #4
-  agent
-    .command('enroll')
-    .description('enroll this device with a bridge by QR code')
-    .action(() => notYet('camconnect agent enroll', 7));
+  registerEnrollCommand(agent); // issue #7
   agent
     .command('approvals')
     .description('list, approve and decline pending incident requests')

@@ -11,8 +11,9 @@ import { migrate } from '../cloud-bridge/db/migrate.js';
 import { createApiToken, ROLES, type Role } from '../cloud-bridge/http/auth.js';
 import { createLogger } from '../lib/log.js';
 import { parseIntOption, shutdownSignal, UsageError } from './util.js';
+import { addEnrollmentOptions, enrollmentConfigFrom, type EnrollmentCliOptions } from './provision.js';
 
-interface RunOptions {
+interface RunOptions extends EnrollmentCliOptions {
   dataDir: string;
   host: string;
   port: number;
@@ -48,6 +49,7 @@ function configFrom(o: RunOptions): BridgeConfigInput {
     ...(o.shareGroup ? { shareGroup: o.shareGroup } : {}),
     ...(o.instanceId ? { instanceId: o.instanceId } : {}),
     ...(o.tileUrl ? { tileUrl: o.tileUrl } : {}),
+    enrollment: enrollmentConfigFrom(o),
     limits: {
       ...(o.maxRadiusM ? { maxRadiusM: o.maxRadiusM } : {}),
       ...(o.maxWindowH ? { maxWindowMs: Math.round(o.maxWindowH * 3600_000) } : {}),
@@ -108,8 +110,7 @@ export function registerBridge(program: Command): void {
     'PostgreSQL server instead of embedded PGlite (default: $DATABASE_URL)',
     process.env['DATABASE_URL'],
   ] as const;
-  bridge
-    .command('run', { isDefault: true })
+  addEnrollmentOptions(bridge.command('run', { isDefault: true }))
     .description('run the bridge (embedded broker and database unless told otherwise)')
     .option(...dataDir)
     .option('--host <addr>', 'HTTP listen address', '127.0.0.1')

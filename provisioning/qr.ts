@@ -9,7 +9,7 @@
  * is checked against the byte count, so a misparse cannot feed jsQR a skewed image.
  */
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import jsQRModule from 'jsqr';
 import QRCode from 'qrcode';
@@ -78,14 +78,22 @@ interface Rgba {
   height: number;
 }
 
-/** Runs ffmpeg on the image bytes (stdin) and returns the first frame as RGBA pixels. */
-function toRgba(image: Buffer, filter: string, signal?: AbortSignal): Promise<Rgba> {
+/**
+ * Image bytes go to ffmpeg on stdin; a file is named by path instead, with the `file:`
+ * protocol so that a name with a colon is not taken for a URL. (An SVG must come as a file:
+ * on a pipe, ffmpeg's svg_pipe demuxer cannot size an SVG that has only a viewBox, which is
+ * what `qrcode` writes.)
+ */
+type Source = { bytes: Buffer } | { file: string };
+
+/** Runs ffmpeg on the image and returns its first frame as RGBA pixels. */
+function toRgba(src: Source, filter: string, signal?: AbortSignal): Promise<Rgba> {
   return new Promise((resolve, reject) => {
     const args = [
       '-hide_banner',
       '-nostdin',
       '-i',
-      'pipe:0',
+      'file' in src ? `file:${path.resolve(src.file)}` : 'pipe:0',
       '-frames:v',
       '1',
       '-vf',
@@ -110,7 +118,7 @@ function toRgba(image: Buffer, filter: string, signal?: AbortSignal): Promise<Rg
     child.stdin.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code !== 'EPIPE') reject(e);
     });
-    child.stdin.end(image);
+    child.stdin.end('bytes' in src ? src.bytes : undefined);
     child.on('error', reject);
     child.on('close', (code) => {
       const data = Buffer.concat(out);
@@ -139,28 +147,50 @@ function toRgba(image: Buffer, filter: string, signal?: AbortSignal): Promise<Rg
   });
 }
 
+const find = (f: Rgba) =>
+  jsQR(new Uint8ClampedArray(f.data.buffer, f.data.byteOffset, f.data.length), f.width, f.height, {
+    inversionAttempts: 'attemptBoth',
+  })?.data;
+
 /**
- * Finds and decodes the QR code in an image. Tries the image at up to 1920 px wide, then at
- * half that (a large, noisy photo often binarises better smaller), then a small image blown up
- * four times, each with normal and inverted colours (a phone in dark mode shows light modules on dark). Returns the QR's text.
+ * Image variants to retry with when the picture as taken does not decode. jsQR binarises with
+ * a local threshold and looks for finder patterns at one scale; a noisy or blurred photo that
+ * fails as is often decodes sharpened, smoothed, or at another size. Small images (an SVG
+ * rasterises at 1 px a module) are enlarged without smoothing. Measured on photo-like test
+ * pictures (test/integration/provisioning-qr.test.ts): each of these rescues some of them.
  */
-export async function decodeQrImage(image: Buffer, signal?: AbortSignal): Promise<string> {
-  if (image.length === 0) throw new EnrollmentError('unreadable-image', 'the image is empty');
-  if (image.length > MAX_IMAGE_BYTES)
-    throw new EnrollmentError('unreadable-image', `the image is larger than ${MAX_IMAGE_BYTES >> 20} MiB`);
-  const filters = [
-    `scale=w='min(${MAX_DECODE_WIDTH},iw)':h=-2`,
-    `scale=w='min(${MAX_DECODE_WIDTH / 2},iw/2)':h=-2:flags=area`,
-    // An SVG rasterises at 1 px a module: sharp, but small for the finder-pattern search.
-    `scale=w='if(lt(iw,480),iw*4,iw)':h=-2:flags=neighbor`,
+function variants(width: number): string[] {
+  if (width < 480) return [`scale=${width * 4}:-2:flags=neighbor`];
+  return [
+    'unsharp=5:5:1.0',
+    `scale=${Math.round(width * 0.75)}:-2:flags=area`,
+    'gblur=sigma=1',
+    ...(width <= 1280 ? [`scale=${Math.round(width * 1.5)}:-2:flags=bicubic`] : []),
+    `scale=${Math.round(width / 2)}:-2:flags=area`,
   ];
-  for (const filter of filters) {
-    const { data, width, height } = await toRgba(image, filter, signal);
-    const found = jsQR(new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), width, height, {
-      inversionAttempts: 'attemptBoth',
-    });
-    if (found?.data) return found.data;
+}
+
+/**
+ * Finds and decodes the QR code in an image, trying the image as it is (at most 1920 px wide)
+ * and then the variants above, each with normal and inverted colours (a phone in dark mode
+ * shows light modules on dark). Returns the QR's text.
+ */
+export function decodeQrImage(image: Buffer, signal?: AbortSignal): Promise<string> {
+  return decode({ bytes: image }, image.length, signal);
+}
+
+async function decode(src: Source, size: number, signal?: AbortSignal): Promise<string> {
+  if (size === 0) throw new EnrollmentError('unreadable-image', 'the image is empty');
+  if (size > MAX_IMAGE_BYTES)
+    throw new EnrollmentError('unreadable-image', `the image is larger than ${MAX_IMAGE_BYTES >> 20} MiB`);
+  const fit = `scale=w='min(${MAX_DECODE_WIDTH},iw)':h=-2`;
+  const first = await toRgba(src, fit, signal);
+  let text = find(first);
+  for (const v of variants(first.width)) {
+    if (text) break;
+    text = find(await toRgba(src, `${fit},${v}`, signal));
   }
+  if (text) return text;
   throw new EnrollmentError(
     'unreadable-image',
     'no QR code could be read in the image (hold the code flat, fill more of the frame, avoid glare)',
@@ -169,14 +199,16 @@ export async function decodeQrImage(image: Buffer, signal?: AbortSignal): Promis
 
 /** Reads an image file and decodes its QR code. */
 export async function decodeQrFile(file: string, signal?: AbortSignal): Promise<string> {
-  let image: Buffer;
+  let size: number;
   try {
-    image = await readFile(file);
+    const st = await stat(file);
+    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOTFILE' });
+    size = st.size;
   } catch (err) {
     throw new EnrollmentError(
       'unreadable-image',
       `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
-  return decodeQrImage(image, signal);
+  return decode({ file }, size, signal);
 }

@@ -98,7 +98,7 @@ export class EnrollmentService {
       this.d.rtcc.privateKey,
     );
     this.d.log.info('enrollment token issued', {
-      tokenId: issued.id,
+      enrollmentId: issued.id,
       site: req.site,
       expiresAt: issued.expiresAt,
     });
@@ -174,7 +174,7 @@ export class EnrollmentService {
       }
       throw err;
     }
-    this.d.log.info('device enrolled', { agent: agentId, tokenId: site.id, broker });
+    this.d.log.info('device enrolled', { agent: agentId, enrollmentId: site.id, broker });
     return {
       agentId,
       mqtt: {
