@@ -85,6 +85,8 @@ interface PhaseResult {
   cpuSec: number;
   /** CPU of the root processes themselves (for ours: the node agent, without its ffmpeg children). */
   rootCpuSec: number;
+  /** Of rootCpuSec, time in the kernel (reads, fsync writeback, pipes). */
+  rootSysSec: number;
   peakRssMb: number;
   sourceCpuSec: number;
   windowSec: number;
@@ -111,8 +113,12 @@ async function phase(server: Server, warmupSec: number, seconds: number, start: 
   const t1 = Date.now();
   await stop(children);
   let rootTicks = 0;
-  for (const pid of pids()) rootTicks += (b.ticks.get(pid) ?? 0) - (a.ticks.get(pid) ?? 0);
-  return { cpuSec: b.cpuSecSince(a), rootCpuSec: rootTicks / TICKS, peakRssMb: peak / 2 ** 20, sourceCpuSec: src1.cpuSecSince(src0), windowSec: (t1 - t0) / 1000, t0, t1 };
+  let rootSys = 0;
+  for (const pid of pids()) {
+    rootTicks += (b.ticks.get(pid) ?? 0) - (a.ticks.get(pid) ?? 0);
+    rootSys += (b.sysTicks.get(pid) ?? 0) - (a.sysTicks.get(pid) ?? 0);
+  }
+  return { cpuSec: b.cpuSecSince(a), rootCpuSec: rootTicks / TICKS, rootSysSec: rootSys / TICKS, peakRssMb: peak / 2 ** 20, sourceCpuSec: src1.cpuSecSince(src0), windowSec: (t1 - t0) / 1000, t0, t1 };
 }
 
 async function overhead(
@@ -215,14 +221,22 @@ async function clipBench(src: string): Promise<void> {
 
     const from = t0 + 30_000;
     const to = from + 600_000;
-    const ta = performance.now();
-    const r = await clipFromDisk(dir, 'cam1', from, to, path.join(dir, 'clip.mp4'));
-    const ours = (performance.now() - ta) / 1000;
     const listFile = path.join(dir, 'list.txt');
     writeFileSync(listFile, list.slice(0, 11).join('\n') + '\n');
-    const tb = performance.now();
-    await execFileP(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', listFile, '-map', '0', '-c', 'copy', '-movflags', '+faststart', '-y', path.join(dir, 'bare.mp4')]);
-    const bare = (performance.now() - tb) / 1000;
+    // Alternate ours and the baseline twice and keep each one's best: the disk cache and
+    // the other engineers' jobs on this machine then favour neither.
+    let ours = Infinity;
+    let bare = Infinity;
+    let r: Awaited<ReturnType<typeof clipFromDisk>> | undefined;
+    for (let round = 0; round < 2; round++) {
+      const ta = performance.now();
+      r = await clipFromDisk(dir, 'cam1', from, to, path.join(dir, 'clip.mp4'));
+      ours = Math.min(ours, (performance.now() - ta) / 1000);
+      const tb = performance.now();
+      await execFileP(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', listFile, '-map', '0', '-c', 'copy', '-movflags', '+faststart', '-y', path.join(dir, 'bare.mp4')]);
+      bare = Math.min(bare, (performance.now() - tb) / 1000);
+    }
+    if (!r) throw new Error('no clip');
     const videoSec = (r.end - r.start) / 1000;
     const bareVideo = Number((await execFileP(ffmpegPath().replace(/ffmpeg$/, 'ffprobe'), ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path.join(dir, 'bare.mp4')])).stdout);
     process.stdout.write(
@@ -258,7 +272,7 @@ export async function run(argv: string[]): Promise<void> {
       `ours (node + ffmpeg): ${fmt(r.ours)}\n` +
       `bare ffmpeg -f segment: ${fmt(b)}\n` +
       `source (GStreamer, stream copy): ${r.ours.sourceCpuSec.toFixed(1)} / ${b.sourceCpuSec.toFixed(1)} CPU-s in the two windows\n` +
-      `  of ours, the node agent itself: ${r.ours.rootCpuSec.toFixed(2)} CPU-s; SHA-256 of the ${(r.bytesInWindow / 2 ** 20).toFixed(0)} MiB it indexed costs ~${(r.bytesInWindow / hashSpeed()).toFixed(2)} CPU-s of that\n` +
+      `  of ours, the node agent itself: ${r.ours.rootCpuSec.toFixed(2)} CPU-s (${r.ours.rootSysSec.toFixed(2)} in the kernel: reads, fsync); SHA-256 of the ${(r.bytesInWindow / 2 ** 20).toFixed(0)} MiB it indexed costs ~${(r.bytesInWindow / hashSpeed()).toFixed(2)} CPU-s of that\n` +
       `CPU ratio ours/bare: ${(r.ours.cpuSec / b.cpuSec).toFixed(3)} (target <= 1.10)\n` +
       `peak memory ratio ours/bare: ${(r.ours.peakRssMb / b.peakRssMb).toFixed(3)}\n` +
       `gaps over the window: ${r.gaps} across ${n} cameras, coverage ${(r.coveredRatio * 100).toFixed(2)}% (target: 0 gaps at 16)\n`,
@@ -278,6 +292,7 @@ const PAGE = 4096;
 interface Stat {
   ppid: number;
   ticks: number;
+  sysTicks: number;
   rssBytes: number;
 }
 
@@ -291,12 +306,13 @@ function stat(pid: number): Stat | undefined {
   }
   // Fields after "(comm)": state ppid ... utime(14) stime(15) ... rss(24); comm may contain spaces.
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), rssBytes: Number(f[21]) * PAGE };
+  return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), sysTicks: Number(f[12]), rssBytes: Number(f[21]) * PAGE };
 }
 
 interface TreeSample {
   /** CPU ticks per pid of the trees. */
   ticks: Map<number, number>;
+  sysTicks: Map<number, number>;
   rssBytes: number;
   /** CPU seconds from `earlier` to this sample (pids new since then count from zero). */
   cpuSecSince(earlier: TreeSample): number;
@@ -313,6 +329,7 @@ function measureTree(roots: number[]): TreeSample {
   const children = new Map<number, number[]>();
   for (const [pid, s] of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), pid]);
   const ticks = new Map<number, number>();
+  const sysTicks = new Map<number, number>();
   let rssBytes = 0;
   const queue = roots.filter((p) => stats.has(p));
   while (queue.length) {
@@ -320,11 +337,13 @@ function measureTree(roots: number[]): TreeSample {
     if (ticks.has(pid)) continue;
     const s = stats.get(pid)!;
     ticks.set(pid, s.ticks);
+    sysTicks.set(pid, s.sysTicks);
     rssBytes += s.rssBytes;
     queue.push(...(children.get(pid) ?? []));
   }
   return {
     ticks,
+    sysTicks,
     rssBytes,
     cpuSecSince(earlier) {
       let sum = 0;

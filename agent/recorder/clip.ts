@@ -59,7 +59,7 @@ export async function cutClip(req: ClipRequest): Promise<ClipResult> {
   if (!first || !last) throw new ClipError(`no footage between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}`);
 
   const abs = (s: Segment) => path.join(req.root, s.file);
-  const head = await scanTs(abs(first), { hash: false, parse: 'full' });
+  const head = await scanTs(abs(first), { hash: false, parse: 'full', stopAfterPts: Math.max(0, from - first.start) * 90 });
   if (head.firstPts === undefined || head.keyframes.length === 0) throw new ClipError(`segment ${first.file} has no keyframe`);
   // Keyframe at or before `from` (wall time = segment start + PTS offset).
   let kf = head.keyframes[0]!;
@@ -67,7 +67,8 @@ export async function cutClip(req: ClipRequest): Promise<ClipResult> {
   const start = Math.round(first.start + kf.pts / 90);
   const inpoint = (head.firstPts + kf.dts) / 90000;
 
-  const tail = last === first ? head : await scanTs(abs(last), { hash: false, parse: 'ends' });
+  // The head scan may have stopped early: the tail needs only its own first PTS.
+  const tail = await scanTs(abs(last), { hash: false, parse: 'full', stopAfterPts: 0 });
   const outWall = to + END_MARGIN_MS;
   const outpoint = outWall < last.end && tail.firstPts !== undefined ? tail.firstPts / 90000 + (outWall - last.start) / 1000 : undefined;
   const end = outpoint === undefined ? last.end : outWall;

@@ -87,6 +87,8 @@ class Parser {
 
   packets = 0;
   ptsSeen: number[] = [];
+  stopAfter: number | undefined;
+  done = false;
 
   packet(b: Uint8Array): void {
     this.packets++;
@@ -156,6 +158,7 @@ class Parser {
     if (this.frames === 0) this.startsWithKeyframe = key;
     this.frames++;
     if (key) {
+      if (this.stopAfter !== undefined && pts - this.first > this.stopAfter) this.done = true;
       if (this.firstKeyframeAt < 0) this.firstKeyframeAt = this.frames - 1;
       this.keyframes.push({ pts: pts - this.first, dts: dts - this.first });
     }
@@ -188,6 +191,8 @@ export interface ScanOptions {
    * recorder indexes every segment this way.
    */
   parse?: 'full' | 'ends';
+  /** Stop reading at the first keyframe later than this (90 kHz from the first frame): clip cutting. */
+  stopAfterPts?: number;
 }
 
 /** Scan a TS file: hash and structure. Reads 256 KiB chunks; tolerates a torn tail. */
@@ -195,6 +200,7 @@ export async function scanTs(file: string, opts: ScanOptions = {}): Promise<TsSc
   const hash = opts.hash === false ? undefined : createHash('sha256');
   const full = opts.parse === 'full';
   const parser = new Parser();
+  parser.stopAfter = opts.stopAfterPts;
   const fh = await fsp.open(file, 'r');
   const buf = Buffer.allocUnsafe(CHUNK + PACKET);
   let carry = 0; // bytes at buf[0..carry) left from the previous read
@@ -203,7 +209,7 @@ export async function scanTs(file: string, opts: ScanOptions = {}): Promise<TsSc
   let align = -1; // offset of the first sync byte: packets sit at align + k * 188
   try {
     const size = (await fh.stat()).size;
-    for (;;) {
+    while (!parser.done) {
       const { bytesRead } = await fh.read(buf, carry, CHUNK, null);
       if (bytesRead === 0) break;
       hash?.update(buf.subarray(carry, carry + bytesRead));
