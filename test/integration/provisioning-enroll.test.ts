@@ -107,6 +107,19 @@ describe('enrollment with the embedded broker', () => {
     await client.endAsync();
   });
 
+  it('spends a token once even when two devices present it at the same moment', async () => {
+    const { payload } = await issuePayload(tb);
+    const dirs = [tempDir(), tempDir()];
+    const results = await Promise.allSettled(dirs.map((d) => enroll(payload, d)));
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const lost = results.find((r) => r.status === 'rejected');
+    expect((lost as PromiseRejectedResult).reason).toMatchObject({
+      code: 'bridge-refused',
+      reason: 'token-used',
+    });
+    await expectNotEnrolled(dirs[results.indexOf(lost!)]!);
+  });
+
   it('accepts a token once: the second use is refused and leaves no state', async () => {
     const { payload } = await issuePayload(tb);
     await enroll(payload);
