@@ -64,7 +64,15 @@ const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
 function sameBridge(a: string, b: string): boolean {
   const norm = (s: string) => {
-    const u = new URL(s);
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch (err) {
+      throw new EnrollmentError(
+        'wrong-bridge',
+        `the expected bridge "${s}" is not a URL (${(err as Error).name})`,
+      );
+    }
     return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`.toLowerCase();
   };
   return norm(a) === norm(b);

@@ -3,6 +3,7 @@
  * BridgeConfig). Defaults fit the embedded single-box install.
  */
 import { z } from 'zod';
+import { MAX_URL_BYTES } from '../../provisioning/payload.js';
 
 export const EnrollmentConfig = z.strictObject({
   /**
@@ -32,7 +33,13 @@ export const EnrollmentConfig = z.strictObject({
    * The bridge's URL as devices see it (through the reverse proxy). When set, every QR code
    * names it; otherwise the operator's request says (camconnect provision sends --bridge).
    */
-  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  publicUrl: z
+    .url({ protocol: /^https?$/ })
+    .refine(
+      (u) => Buffer.byteLength(u, 'utf8') <= MAX_URL_BYTES,
+      `must be at most ${MAX_URL_BYTES} bytes to fit the QR code`,
+    )
+    .optional(),
   /** Default lifetime of an enrollment token. */
   tokenTtlMs: z
     .int()

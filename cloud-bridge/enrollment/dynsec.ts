@@ -68,7 +68,15 @@ export class DynsecClient implements Service {
     client.on('error', (err) => this.log.warn('dynsec connection error', { error: err.message }));
     client.on('message', (_topic, payload) => this.onAnswer(payload));
     client.on('connect', () => void this.retryCleanup());
-    await client.subscribeAsync(RESPONSE, { qos: 1 });
+    try {
+      await client.subscribeAsync(RESPONSE, { qos: 1 });
+    } catch (err) {
+      await client.endAsync(true);
+      throw new DynsecError(
+        'subscribe',
+        `the account in --mqtt-url may not use dynamic security (${(err as Error).message}); give it the dynsec admin role`,
+      );
+    }
     const username = new URL(this.url).username;
     if (username) await ensureBridgeRole(this, decodeURIComponent(username), this.log);
     this.log.info('dynamic security connected', { url: redactUrl(this.url) });

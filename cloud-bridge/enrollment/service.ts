@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { importPublicKeyRaw, keyIdOf, SIGNING_DOMAINS, verifyCanonical } from '../../protocol/signing.js';
-import { encodePayload } from '../../provisioning/payload.js';
+import { encodePayload, validatePayloadFields } from '../../provisioning/payload.js';
 import {
   PROOF_PURPOSE,
   type EnrollRequest,
@@ -84,6 +84,16 @@ export class EnrollmentService {
       bridgeUrl,
     };
     const now = this.d.clock.now();
+    try {
+      // Refuse what cannot be encoded before a token row exists (a URL too long for the QR).
+      validatePayloadFields({
+        ...site,
+        token: 'A'.repeat(22),
+        expiresAt: Math.floor((now + ttlMs) / 1000) * 1000,
+      });
+    } catch (err) {
+      throw new HttpError(422, 'validation', (err as Error).message);
+    }
     const issued = await issueToken(this.d.db, site, ttlMs, now, createdBy);
     const payload = encodePayload(
       {

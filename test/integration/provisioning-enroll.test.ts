@@ -269,6 +269,17 @@ describe('enrollment with the embedded broker', () => {
     expect((await enroll(payload)).agentId).toMatch(/^dev-/);
   });
 
+  it('refuses token requests that would not fit the QR code, and non-operators', async () => {
+    const long = await tb.api('POST', '/api/enrollment-tokens', {
+      ...SITE,
+      bridgeUrl: `https://${'b'.repeat(100)}.gov`,
+    });
+    expect(long.status).toBe(422);
+    expect(long.json.detail).toMatch(/96 bytes/);
+    const r = await tb.api('POST', '/api/enrollment-tokens', { ...SITE, bridgeUrl: tb.url }, tb.auditorToken);
+    expect(r.status).toBe(403);
+  });
+
   it('lists the enrollment routes in the OpenAPI document', async () => {
     const doc = (await tb.api('GET', '/api/openapi.json')).json;
     expect(Object.keys(doc.paths)).toEqual(
