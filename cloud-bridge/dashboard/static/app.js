@@ -50,6 +50,8 @@ function h(tag, attrs = {}, children = []) {
   for (const c of children) e.append(c);
   return e;
 }
+/** @type {Record<string, number>} */
+const RANK = { offline: 0, degraded: 1, unknown: 2, online: 3 };
 const badge = (/** @type {string} */ s) => h('span', { class: `state ${s}` }, [s]);
 const ago = (/** @type {number | null} */ t) =>
   t ? `${Math.max(0, Math.round((Date.now() - t) / 1000))} s ago` : '—';
@@ -82,7 +84,7 @@ async function start() {
 }
 
 async function refreshDevices() {
-  const res = await api('/api/devices');
+  const res = await api('/api/devices?limit=10000');
   if (!res.ok) return;
   state.devices = (await res.json()).devices;
   map.setDevices(state.devices);
@@ -99,17 +101,21 @@ async function refreshDevices() {
   $('devices')
     .querySelector('tbody')
     ?.replaceChildren(
-      ...state.devices.map((d) => {
-        const tr = h('tr', {}, [
-          h('td', {}, [d.siteName]),
-          h('td', {}, [badge(d.health)]),
-          h('td', {}, [hours(d.bufferSeconds)]),
-          h('td', {}, [String(d.motionLastHour)]),
-          h('td', {}, [ago(d.lastSeen)]),
-        ]);
-        tr.addEventListener('click', () => void showDevice(d.id));
-        return tr;
-      }),
+      // Worst first, and at most 200 rows: a city has thousands of devices; the map shows all.
+      ...[...state.devices]
+        .sort((a, b) => RANK[a.health] - RANK[b.health] || a.siteName.localeCompare(b.siteName))
+        .slice(0, 200)
+        .map((d) => {
+          const tr = h('tr', {}, [
+            h('td', {}, [d.siteName]),
+            h('td', {}, [badge(d.health)]),
+            h('td', {}, [hours(d.bufferSeconds)]),
+            h('td', {}, [String(d.motionLastHour)]),
+            h('td', {}, [ago(d.lastSeen)]),
+          ]);
+          tr.addEventListener('click', () => void showDevice(d.id));
+          return tr;
+        }),
     );
 }
 
