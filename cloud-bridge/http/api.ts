@@ -2,7 +2,7 @@
  * The /api routes. Each validates its input with zod and answers JSON or a problem document.
  */
 import { z } from 'zod';
-import { Uuid } from '../../protocol/schemas/common.js';
+import { Uuid, safeText } from '../../protocol/schemas/common.js';
 import { evidenceKey, type EvidenceStore } from '../evidence/store.js';
 import type { IncidentService } from '../incidents/service.js';
 import { parseIncidentInput } from '../incidents/input.js';
@@ -33,6 +33,7 @@ export interface ApiDeps {
 }
 
 const READ = ['operator', 'auditor'] as const;
+const CancelInput = z.strictObject({ reason: safeText(200).optional() });
 const Paging = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
   offset: z.coerce.number().int().min(0).default(0),
@@ -102,6 +103,19 @@ export function apiRoutes(d: ApiDeps): Route[] {
         const view = await getIncidentView(db, incidentId(ctx));
         if (!view) throw new HttpError(404, 'not-found', 'no such incident');
         sendJson(ctx.res, 200, view);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/incidents/:id/cancel',
+      auth: ['operator'],
+      handler: async (ctx) => {
+        const id = incidentId(ctx);
+        const body = CancelInput.safeParse(await ctx.json());
+        if (!body.success) throw zodProblem(body.error, 'the cancellation');
+        const told = await d.incidents.cancel(id, body.data.reason);
+        if (!told) throw new HttpError(404, 'not-found', 'no such incident');
+        sendJson(ctx.res, 200, { id, cancelled: told });
       },
     },
     {

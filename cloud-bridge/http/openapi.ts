@@ -125,6 +125,21 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
           },
         },
       },
+      '/api/incidents/{id}/cancel': {
+        post: {
+          summary: 'Withdraw an incident: agents not yet done get a cancel-incident request',
+          'x-roles': ['operator'],
+          parameters: [idParam('id')],
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: { type: 'object', properties: { reason: { type: 'string', maxLength: 200 } } },
+              },
+            },
+          },
+          responses: { '200': { description: 'the agents told' }, ...errors(401, 403, 404, 422) },
+        },
+      },
       '/api/incidents/{id}/events': {
         get: {
           summary:

@@ -109,6 +109,40 @@ export class IncidentService {
   }
 
   /**
+   * Withdraws an incident: agents that have not finished get a `cancel-incident` request (it can
+   * only reduce what leaves the premises, so it is not signed; see protocol's requests.ts) and
+   * their state becomes `cancelled`. Evidence already verified stays. Returns the agents told,
+   * or null for an unknown incident.
+   */
+  async cancel(id: string, reason: string | undefined): Promise<string[] | null> {
+    const { db, clock } = this.d;
+    const known = await db.query('SELECT 1 FROM incidents WHERE id = $1', [id]);
+    if (known.length === 0) return null;
+    const now = clock.now();
+    const rows = await db.query<{ device_id: string }>(
+      `UPDATE incident_targets SET state = 'cancelled', detail = $2, updated_at = $3
+       WHERE incident_id = $1 AND state NOT IN ('done', 'no-cameras-in-area', 'error', 'cancelled')
+       RETURNING device_id`,
+      [id, reason ?? null, now],
+    );
+    const results = await Promise.allSettled(
+      rows.map((r) =>
+        this.d.publisher.publish(r.device_id, 'requests', {
+          v: 1,
+          ts: now,
+          requestId: randomUUID(),
+          type: 'cancel-incident',
+          incidentId: id,
+          ...(reason ? { reason } : {}),
+        }),
+      ),
+    );
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    if (failed > 0) this.d.log.warn('some cancel requests could not be published', { incident: id, failed });
+    return rows.map((r) => r.device_id);
+  }
+
+  /**
    * An `incident-status` reply: the agent-level outcome and each camera's state. Replies carry a
    * per-request `seq`; one not newer than what was applied is a duplicate or late and is ignored.
    * Evidence states the bridge itself decided (received, verified, rejected) are not overwritten

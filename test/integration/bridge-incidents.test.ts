@@ -267,6 +267,29 @@ describe('incidents', () => {
     expect(entries.some((e) => e.status === 201 && e.role === 'operator')).toBe(true);
   });
 
+  it('cancels an incident: agents not yet done are told, verified evidence stays', async () => {
+    const res = await tb.api('POST', '/api/incidents', body({ caseNumber: 'DC-CANCEL' }));
+    expect(res.status).toBe(201);
+    const id = res.json.id as string;
+    expect(
+      (await tb.api('POST', `/api/incidents/${id}/cancel`, { reason: 'suspect in custody' }, tb.auditorToken))
+        .status,
+    ).toBe(403);
+    const c = await tb.api('POST', `/api/incidents/${id}/cancel`, { reason: 'suspect in custody' });
+    expect(c.status).toBe(200);
+    expect((c.json.cancelled as string[]).sort()).toEqual([inside.agentId, near.agentId].sort());
+    const got = await inside.waitForRequest('cancel-incident', (r) => r.incidentId === id);
+    expect(got.reason).toBe('suspect in custody');
+    const view = (await tb.api('GET', `/api/incidents/${id}`)).json;
+    expect((view.targets as { state: string }[]).every((t) => t.state === 'cancelled')).toBe(true);
+    expect(
+      (await tb.api('POST', '/api/incidents/00000000-0000-4000-8000-000000000000/cancel', {})).status,
+    ).toBe(404);
+    // The first incident's verified package is untouched by cancelling another.
+    const first = (await tb.api('GET', `/api/incidents/${incident.id}`)).json;
+    expect((first.evidence as Json[]).find((e) => e.deviceId === inside.agentId).state).toBe('verified');
+  });
+
   it('streams live progress as server-sent events and serves its OpenAPI document', async () => {
     const ac = new AbortController();
     const res = await fetch(`${tb.url}/api/incidents/${incident.id}/events`, {

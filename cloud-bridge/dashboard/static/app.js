@@ -244,8 +244,14 @@ function renderProgress(v) {
       ...files,
     ]);
   });
+  const cancel = h('button', { type: 'button', class: 'cancel' }, ['Cancel incident']);
+  cancel.addEventListener('click', () => {
+    if (!confirm(`Withdraw ${v.caseNumber}? Agents that have not finished stop.`)) return;
+    void api(`/api/incidents/${v.id}/cancel`, { method: 'POST', body: JSON.stringify({}) });
+  });
   panel.replaceChildren(
     h('h2', {}, [`${v.caseNumber}: ${v.reason}`]),
+    cancel,
     h('div', { class: 'muted' }, [
       `${new Date(v.from).toLocaleString()} → ${new Date(v.to).toLocaleString()} · ${v.targets.length} agents`,
     ]),
