@@ -8,6 +8,7 @@ import { VERSION } from '../../lib/version.js';
 import { IncidentInput } from '../incidents/input.js';
 import { DeviceRegistration } from '../registry/devices.js';
 import type { Limits } from '../config.js';
+import { DEVICE_SCHEMA, INCIDENT_SCHEMA } from './openapi-schemas.js';
 import { enrollmentOpenApiPaths, enrollmentOpenApiSchemas } from '../enrollment/routes.js';
 
 function schema(s: z.ZodType): Record<string, unknown> {
@@ -81,15 +82,8 @@ export function openApiDocument(limits: Limits): Record<string, unknown> {
             },
           },
         },
-        Incident: {
-          type: 'object',
-          description: 'incident with per-agent and per-camera state and evidence packages',
-        },
-        Device: {
-          type: 'object',
-          description:
-            'device summary: status, health (online/offline/degraded), buffer depth, cameras, motion',
-        },
+        Incident: INCIDENT_SCHEMA,
+        Device: DEVICE_SCHEMA,
       },
     },
     paths: {
