@@ -237,7 +237,7 @@ export class Recorder implements Service {
     }
     const decision = decideRetention({
       now,
-      segments: cams.flatMap((c) => c.store.segments),
+      segments: new Map(cams.map((c) => [c.name, c.store.segments])),
       holds: holds.list(),
       pendingBytes,
       freeBytes: this.freeBytes,

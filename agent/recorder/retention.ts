@@ -15,6 +15,7 @@
  * `critical`: the recorder keeps recording into the free-space reserve and
  * reports "storage critical" rather than deleting evidence.
  */
+import { overlapping } from './timeline.js';
 import type { Hold, Segment } from './types.js';
 
 export interface RetentionPolicy {
@@ -26,8 +27,11 @@ export interface RetentionPolicy {
 
 export interface RetentionInput {
   now: number;
-  /** Indexed segments of all cameras. */
-  segments: readonly Segment[];
+  /**
+   * Indexed segments of all cameras: a flat list, or per camera already
+   * sorted by start (what the recorder keeps, so no pass re-sorts ~700k rows).
+   */
+  segments: readonly Segment[] | ReadonlyMap<string, readonly Segment[]>;
   holds: readonly Hold[];
   /** Per camera: bytes of segments being written now plus the expected next segment. */
   pendingBytes?: ReadonlyMap<string, number>;
@@ -37,6 +41,7 @@ export interface RetentionInput {
 }
 
 export interface RetentionDecision {
+  /** Segments to delete, oldest first. */
   evict: Segment[];
   critical: boolean;
   /** Why critical (one line per rule that pinned footage keeps from being met). */
@@ -52,93 +57,117 @@ export function isPinned(seg: Pick<Segment, 'camera' | 'start' | 'end'>, holds: 
   return holds.some((h) => h.until > now && h.camera === seg.camera && h.from < seg.end && h.to > seg.start);
 }
 
+function byCamera(segments: RetentionInput['segments']): ReadonlyMap<string, readonly Segment[]> {
+  if (!Array.isArray(segments)) return segments as ReadonlyMap<string, readonly Segment[]>;
+  const map = new Map<string, Segment[]>();
+  for (const s of segments as readonly Segment[]) {
+    const list = map.get(s.camera);
+    if (list) list.push(s);
+    else map.set(s.camera, [s]);
+  }
+  for (const list of map.values()) list.sort((a, b) => a.start - b.start);
+  return map;
+}
+
+/**
+ * Cost per pass: O(n) to total the bytes, then only the segments actually
+ * visited (oldest first across cameras by a k-way walk), so a full ring
+ * buffer evicting one segment a minute does not sort 700k rows every time.
+ */
 export function decideRetention(input: RetentionInput): RetentionDecision {
   const { now, policy } = input;
   const holds = activeHolds(input.holds, now);
-  const all = [...input.segments].sort((a, b) => a.start - b.start || a.camera.localeCompare(b.camera));
-  const pinned = new Set(all.filter((s) => isPinned(s, holds, now)));
-  const evicted = new Set<Segment>();
-  const reasons: string[] = [];
-  const pending = (cam?: string): number => {
-    if (!input.pendingBytes) return 0;
-    if (cam !== undefined) return input.pendingBytes.get(cam) ?? 0;
-    let sum = 0;
-    for (const v of input.pendingBytes.values()) sum += v;
-    return sum;
-  };
-  // Running totals keep every rule O(n): 30 days x 16 cameras is ~700k segments.
+  const cams = byCamera(input.segments);
+  const names = [...cams.keys()].sort();
+
+  const pinned = new Set<Segment>();
+  for (const h of holds) for (const s of overlapping(cams.get(h.camera) ?? [], h.from, h.to)) pinned.add(s);
+  let pinnedBytes = 0;
+  for (const s of pinned) pinnedBytes += s.bytes;
+
   const camBytes = new Map<string, number>();
   let liveBytes = 0;
-  let evictedBytes = 0;
-  for (const s of all) {
-    camBytes.set(s.camera, (camBytes.get(s.camera) ?? 0) + s.bytes);
-    liveBytes += s.bytes;
+  for (const [cam, list] of cams) {
+    let sum = 0;
+    for (const s of list) sum += s.bytes;
+    camBytes.set(cam, sum);
+    liveBytes += sum;
   }
+  const pendingOf = (cam: string) => input.pendingBytes?.get(cam) ?? 0;
+  let pendingAll = 0;
+  for (const v of input.pendingBytes?.values() ?? []) pendingAll += v;
+
+  const evicted = new Set<Segment>();
+  let evictedBytes = 0;
   const evict = (s: Segment) => {
-    if (evicted.has(s)) return;
+    if (evicted.has(s) || pinned.has(s)) return;
     evicted.add(s);
     camBytes.set(s.camera, (camBytes.get(s.camera) ?? 0) - s.bytes);
     liveBytes -= s.bytes;
     evictedBytes += s.bytes;
   };
-  let pinnedBytes = 0;
-  for (const s of pinned) pinnedBytes += s.bytes;
+  const reasons: string[] = [];
 
-  // 1. age
+  // 1. age: a segment that starts after the cutoff cannot have ended before it.
   if (policy.maxAgeMs !== undefined) {
-    for (const s of all) if (now - s.end > policy.maxAgeMs && !pinned.has(s)) evict(s);
-  }
-
-  /** Evict oldest unpinned from `list` until `over()` is false; returns false if pins prevent it. */
-  const trim = (list: readonly Segment[], over: () => boolean): boolean => {
-    if (!over()) return true;
-    for (const s of list) {
-      if (!over()) return true;
-      if (!evicted.has(s) && !pinned.has(s)) evict(s);
+    const cutoff = now - policy.maxAgeMs;
+    for (const list of cams.values()) {
+      for (let i = 0; i < list.length && list[i]!.start < cutoff; i++) if (list[i]!.end < cutoff) evict(list[i]!);
     }
-    return !over();
-  };
+  }
 
   // 2. per-camera quota
   if (policy.maxBytesPerCamera !== undefined) {
-    const byCamera = new Map<string, Segment[]>();
-    for (const s of all) {
-      const list = byCamera.get(s.camera);
-      if (list) list.push(s);
-      else byCamera.set(s.camera, [s]);
-    }
-    const cams = [...new Set([...all.map((s) => s.camera), ...(input.pendingBytes?.keys() ?? [])])].sort();
-    for (const cam of cams) {
-      const mine = byCamera.get(cam) ?? [];
-      const limit = policy.maxBytesPerCamera;
-      if (!trim(mine, () => (camBytes.get(cam) ?? 0) + pending(cam) > limit)) {
-        reasons.push(`camera ${cam}: held footage fills its quota of ${limit} bytes`);
-      }
+    const limit = policy.maxBytesPerCamera;
+    for (const cam of new Set([...names, ...(input.pendingBytes?.keys() ?? [])])) {
+      const over = () => (camBytes.get(cam) ?? 0) + pendingOf(cam) > limit;
+      const list = cams.get(cam) ?? [];
+      for (let i = 0; i < list.length && over(); i++) evict(list[i]!);
+      if (over()) reasons.push(`camera ${cam}: held footage fills its quota of ${limit} bytes`);
     }
   }
+
+  /** Evict oldest-first across all cameras while `over()`; false if pins prevent it. */
+  const trimAll = (over: () => boolean): boolean => {
+    const idx = new Map(names.map((n) => [n, 0]));
+    while (over()) {
+      let best: Segment | undefined;
+      let bestCam = '';
+      for (const n of names) {
+        const list = cams.get(n)!;
+        let i = idx.get(n)!;
+        while (i < list.length && (evicted.has(list[i]!) || pinned.has(list[i]!))) i++;
+        idx.set(n, i);
+        const s = list[i];
+        if (s && (!best || s.start < best.start)) {
+          best = s;
+          bestCam = n;
+        }
+      }
+      if (!best) return false;
+      evict(best);
+      idx.set(bestCam, idx.get(bestCam)! + 1);
+    }
+    return true;
+  };
 
   // 3. agent quota
   if (policy.maxBytes !== undefined) {
     const limit = policy.maxBytes;
-    const pendingAll = pending();
-    if (!trim(all, () => liveBytes + pendingAll > limit)) {
-      reasons.push(`held footage fills the quota of ${limit} bytes`);
-    }
+    if (!trimAll(() => liveBytes + pendingAll > limit)) reasons.push(`held footage fills the quota of ${limit} bytes`);
   }
 
-  // 4. free space on the volume
+  // 4. free space on the volume, crediting what this pass already frees
   if (policy.minFreeBytes !== undefined && input.freeBytes !== undefined) {
     const min = policy.minFreeBytes;
     const free0 = input.freeBytes;
-    const pendingAll = pending();
-    const freeAfter = () => free0 + evictedBytes - pendingAll;
-    if (!trim(all, () => freeAfter() < min)) {
+    if (!trimAll(() => free0 + evictedBytes - pendingAll < min)) {
       reasons.push(`held footage keeps free space below the reserve of ${min} bytes`);
     }
   }
 
   return {
-    evict: all.filter((s) => evicted.has(s)),
+    evict: [...evicted].sort((a, b) => a.start - b.start || a.camera.localeCompare(b.camera)),
     critical: reasons.length > 0,
     reasons,
     pinnedBytes,

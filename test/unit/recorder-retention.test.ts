@@ -64,4 +64,15 @@ describe('recorder retention (pure)', () => {
     expect(d.evict).toEqual([]);
     expect(d.critical).toBe(false);
   });
+
+  it('walks oldest-first across cameras given per-camera sorted lists (30 days x 16 cameras)', () => {
+    const cams = new Map<string, Segment[]>();
+    for (let c = 0; c < 16; c++) cams.set(`c${c}`, Array.from({ length: 43_200 }, (_, i) => ({ ...seg(`c${c}`, i), start: i * MIN + c, end: (i + 1) * MIN + c })));
+    const total = 16 * 43_200 * 100;
+    const d = decideRetention({ now: 43_200 * MIN, segments: cams, holds: [hold('c0', 0, MIN)], policy: { maxBytes: total - 150 } });
+    // c0's first segment is pinned: the two oldest unpinned are c1's and c2's first.
+    expect(files(d.evict)).toEqual(['c1-0.ts', 'c2-0.ts']);
+    expect(d.pinnedBytes).toBe(100);
+  });
 });
+
