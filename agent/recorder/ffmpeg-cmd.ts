@@ -54,6 +54,10 @@ export function recordArgs(i: RecordArgsInput): string[] {
     '-segment_time', String(i.segmentSeconds),
     '-segment_atclocktime', '1',
     '-reset_timestamps', '1',
+    // The inner mpegts muxer hands every packet to the kernel at once instead of holding
+    // up to 32 KiB: a kill -9 of ffmpeg then loses nothing it had received (one write(2)
+    // per frame; ffmpeg's own -flush_packets does not reach the segment muxer's files).
+    '-segment_format_options', 'flush_packets=1',
     '-segment_list', 'pipe:1',
     '-segment_list_type', 'csv',
     i.outputPattern,

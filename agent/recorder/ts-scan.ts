@@ -90,23 +90,26 @@ class Parser {
   stopAfter: number | undefined;
   done = false;
 
-  packet(b: Uint8Array): void {
+  /** One 188-byte packet at b[o]. Offsets, not subarrays: no allocation per packet. */
+  packet(b: Uint8Array, o: number): void {
     this.packets++;
-    const pid = ((b[1]! & 0x1f) << 8) | b[2]!;
-    const pusi = (b[1]! & 0x40) !== 0;
-    const afc = (b[3]! >> 4) & 0x03;
+    const b1 = b[o + 1]!;
+    if (!(b1 & 0x40)) return; // only packets that start a PES or a section matter here
+    const pid = ((b1 & 0x1f) << 8) | b[o + 2]!;
+    if (pid !== 0 && pid !== this.pmtPid && pid !== this.videoPid) return;
+    const afc = (b[o + 3]! >> 4) & 0x03;
     let off = 4;
     let rai = false;
     if (afc & 0x02) {
-      const len = b[4]!;
-      if (len > 0) rai = (b[5]! & 0x40) !== 0;
+      const len = b[o + 4]!;
+      if (len > 0) rai = (b[o + 5]! & 0x40) !== 0;
       off = 5 + len;
     }
-    if (!(afc & 0x01) || off >= PACKET || !pusi) return;
-    const payload = b.subarray(off);
+    if (!(afc & 0x01) || off >= PACKET) return;
+    const payload = b.subarray(o + off, o + PACKET);
     if (pid === 0) this.pat(payload);
     else if (pid === this.pmtPid) this.pmt(payload);
-    else if (pid === this.videoPid) this.pes(payload, rai);
+    else this.pes(payload, rai);
   }
 
   private section(p: Uint8Array): Uint8Array | undefined {
@@ -177,16 +180,19 @@ class Parser {
   }
 }
 
-const CHUNK = 256 * 1024;
+const CHUNK = 1024 * 1024;
 /** In "ends" mode only this much at each end of the file is parsed (the rest is only hashed). */
-const END_BYTES = 256 * 1024;
+const END_BYTES = 64 * 1024;
+/** ...and the head goes on until this many frames are seen (a 1080p IDR alone can pass 64 KiB). */
+const HEAD_FRAMES = 4;
 
 export interface ScanOptions {
   /** Compute SHA-256 (default true). */
   hash?: boolean;
   /**
    * "full" parses every packet (all keyframes: clip cutting). "ends" (default)
-   * parses only the first and last 256 KiB: enough for the first keyframe,
+   * parses only the first and last 64 KiB (more at the head until a few frames
+   * are seen): enough for the first keyframe,
    * the first and last PTS and the frame rate, at a fraction of the CPU; the
    * recorder indexes every segment this way.
    */
@@ -214,24 +220,24 @@ export async function scanTs(file: string, opts: ScanOptions = {}): Promise<TsSc
       if (bytesRead === 0) break;
       hash?.update(buf.subarray(carry, carry + bytesRead));
       const end = carry + bytesRead;
-      const parseThis = full || pos < END_BYTES || pos + end > size - END_BYTES;
-      let i = 0;
-      if (!parseThis) {
-        i = end; // hash only; alignment is recomputed from `align` below
-      } else {
-        if (align >= 0) i = Math.max(0, (((align - pos) % PACKET) + PACKET) % PACKET);
-        while (i + PACKET <= end) {
-          if (buf[i] !== 0x47) {
-            i++;
-            resyncBytes++;
-            continue;
-          }
-          if (align < 0 || (pos + i - align) % PACKET !== 0) align = pos + i;
-          parser.packet(buf.subarray(i, i + PACKET));
-          i += PACKET;
+      const tailStart = size - END_BYTES;
+      let i = align >= 0 ? (((align - pos) % PACKET) + PACKET) % PACKET : 0;
+      while (i + PACKET <= end) {
+        // "ends": past the head, skip (hash only) to the first packet of the tail.
+        if (!full && parser.frames >= HEAD_FRAMES && pos + i >= END_BYTES && pos + i < tailStart) {
+          i += Math.ceil((tailStart - pos - i) / PACKET) * PACKET;
+          continue;
         }
+        if (buf[i] !== 0x47) {
+          i++;
+          resyncBytes++;
+          continue;
+        }
+        if (align < 0 || (pos + i - align) % PACKET !== 0) align = pos + i;
+        parser.packet(buf, i);
+        i += PACKET;
       }
-      const keep = parseThis ? end - i : 0;
+      const keep = Math.max(0, end - i);
       buf.copy(buf, 0, end - keep, end);
       pos += end - keep;
       carry = keep;

@@ -79,6 +79,7 @@ describe('recorder ffmpeg command and stderr', () => {
     expect(s).toContain('-map 0:v -map 0:a? -c copy');
     expect(s).toContain('-f segment -segment_format mpegts -segment_time 60');
     expect(s).toContain('-segment_list pipe:1 -segment_list_type csv');
+    expect(s).toContain('-segment_format_options flush_packets=1'); // nothing held back from a kill -9
     expect(args.at(-1)).toBe('/d/in/r-%06d.ts');
     expect(args).not.toContain('-nostdin'); // "q" on stdin is the clean stop
   });
