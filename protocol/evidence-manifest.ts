@@ -19,11 +19,14 @@ import { canonicalBytes } from './canonical.js';
 import {
   AgentId,
   CameraId,
+  CameraLocation,
   EpochMs,
   Interval,
+  LatLon,
   NonNegativeInt,
   Uuid,
   Version,
+  base64url,
   safeText,
 } from './schemas/common.js';
 import { Sha256Hex } from './schemas/requests.js';
@@ -61,6 +64,26 @@ export const EvidenceManifest = z
     covered: Interval,
     createdAt: EpochMs,
     files: z.array(EvidenceFile).min(1).max(MAX_FILES_PER_PACKAGE),
+    // Added by the agent (issue 8). Optional, so every manifest valid before stays valid and a
+    // bridge reading an older agent's package is unaffected; all of them are covered by the
+    // device signature like the fields above.
+    /** The RTCC's case number, copied from the signed request, for whoever holds the package. */
+    caseNumber: safeText(64).optional(),
+    /** The window the request asked for; `covered` says what of it the camera holds. */
+    requested: Interval.optional(),
+    /** Spans inside the requested window with no footage (camera down, agent stopped, evicted). */
+    gaps: z.array(Interval).max(1000).optional(),
+    /** Where the site and the camera are installed (the basis of the geofence decision). */
+    deviceLocation: LatLon.optional(),
+    cameraLocation: CameraLocation.optional(),
+    /** The agent software that made the package, e.g. `camconnect-edge 0.1.0`. */
+    software: safeText(64).optional(),
+    /**
+     * The device's raw Ed25519 public key (RFC 8032 §5.1.5, base64url), so the package can be
+     * checked offline. It proves integrity, not identity: compare its key id with the key the
+     * bridge registered for the device (`camconnect verify --device-key`).
+     */
+    devicePublicKey: base64url(43, 43).optional(),
   })
   .refine((m) => new Set(m.files.map((f) => f.name)).size === m.files.length, {
     message: 'file names must be unique',
