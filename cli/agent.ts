@@ -4,6 +4,8 @@ import { registerRecordCommands } from '../agent/recorder/cli.js';
 import { registerEnrollCommand } from './agent-enroll.js';
 import { registerDiscoverCommand } from './agent-discover.js';
 import { registerMotionCommand } from './agent-motion.js';
+import { registerApprovalsCommand } from './agent-approvals.js';
+import { registerAuditCommand } from './agent-audit.js';
 
 export function registerAgent(program: Command): void {
   const agent = program.command('agent').description('run the edge agent, or one of its parts');
@@ -15,12 +17,6 @@ export function registerAgent(program: Command): void {
   registerDiscoverCommand(agent); // issue #4
   registerMotionCommand(agent); // issue #4
   registerEnrollCommand(agent); // issue #7
-  agent
-    .command('approvals')
-    .description('list, approve and decline pending incident requests')
-    .action(() => notYet('camconnect agent approvals', 8));
-  agent
-    .command('audit')
-    .description('print and verify the audit log')
-    .action(() => notYet('camconnect agent audit', 8));
+  registerApprovalsCommand(agent); // issue #8
+  registerAuditCommand(agent); // issue #8
 }
