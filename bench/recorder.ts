@@ -37,15 +37,44 @@ async function source(seconds: number): Promise<string> {
   const file = path.join(CACHE, `src-1080p15-4M-${seconds}s.mp4`);
   if (existsSync(file)) return file;
   mkdirSync(CACHE, { recursive: true });
-  process.stdout.write(`encoding ${seconds} s of 1080p 4 Mbit/s (once, cached in .cache/bench-recorder)...\n`);
+  process.stdout.write(
+    `encoding ${seconds} s of 1080p 4 Mbit/s (once, cached in .cache/bench-recorder)...\n`,
+  );
   const tmp = `${file}.${process.pid}.tmp.mp4`;
   await execFileP(ffmpegPath(), [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=15,noise=alls=12:allf=t',
-    '-t', String(seconds),
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
-    '-b:v', '4M', '-maxrate', '4M', '-bufsize', '4M', '-g', '15', '-keyint_min', '15', '-sc_threshold', '0',
-    '-pix_fmt', 'yuv420p', '-movflags', '+faststart', tmp,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=1920x1080:rate=15,noise=alls=12:allf=t',
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    '-b:v',
+    '4M',
+    '-maxrate',
+    '4M',
+    '-bufsize',
+    '4M',
+    '-g',
+    '15',
+    '-keyint_min',
+    '15',
+    '-sc_threshold',
+    '0',
+    '-pix_fmt',
+    'yuv420p',
+    '-movflags',
+    '+faststart',
+    tmp,
   ]);
   renameSync(tmp, file);
   return file;
@@ -126,7 +155,12 @@ async function measure(server: Server, warmupSec: number, seconds: number, conte
       root += (b[i]!.ticks.get(pid) ?? 0) - (a[i]!.ticks.get(pid) ?? 0);
       sys += (b[i]!.sysTicks.get(pid) ?? 0) - (a[i]!.sysTicks.get(pid) ?? 0);
     }
-    return { cpuSec: b[i]!.cpuSecSince(a[i]!), rootCpuSec: root / TICKS, rootSysSec: sys / TICKS, peakRssMb: peak[i]! / 2 ** 20 };
+    return {
+      cpuSec: b[i]!.cpuSecSince(a[i]!),
+      rootCpuSec: root / TICKS,
+      rootSysSec: sys / TICKS,
+      peakRssMb: peak[i]! / 2 ** 20,
+    };
   });
   return { results, sourceCpuSec: src1.cpuSecSince(src0), t0, t1 };
 }
@@ -140,7 +174,13 @@ interface OverheadResult {
   bytesInWindow: number;
 }
 
-async function overhead(n: number, seconds: number, seg: number, src: string, withBaseline: boolean): Promise<OverheadResult> {
+async function overhead(
+  n: number,
+  seconds: number,
+  seg: number,
+  src: string,
+  withBaseline: boolean,
+): Promise<OverheadResult> {
   // One mount per client: each gets its own pipeline (and so its own copy of the stream).
   const clients = withBaseline ? 2 * n : n;
   const server = await gstServer(src, clients);
@@ -149,9 +189,24 @@ async function overhead(n: number, seconds: number, seg: number, src: string, wi
     const url = (k: number) => `rtsp://127.0.0.1:${server.port}/cam${k}`;
     const ours: Contender = {
       start: () => {
-        const args = [path.join(ROOT, 'bin/camconnect.js'), 'agent', 'record', '--dir', path.join(dir, 'ours'), '--segment-seconds', String(seg), '--min-free-bytes', '0'];
+        const args = [
+          path.join(ROOT, 'bin/camconnect.js'),
+          'agent',
+          'record',
+          '--dir',
+          path.join(dir, 'ours'),
+          '--segment-seconds',
+          String(seg),
+          '--min-free-bytes',
+          '0',
+        ];
         for (let i = 1; i <= n; i++) args.push('--camera', `cam${i}=${url(i)}`);
-        return [spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CAMCONNECT_LOG_LEVEL: 'warn' } })];
+        return [
+          spawn(process.execPath, args, {
+            stdio: ['ignore', 'ignore', 'inherit'],
+            env: { ...process.env, CAMCONNECT_LOG_LEVEL: 'warn' },
+          }),
+        ];
       },
       stop: async ([c]) => stopChild(c!, 'SIGINT'),
     };
@@ -159,11 +214,33 @@ async function overhead(n: number, seconds: number, seg: number, src: string, wi
       start: () => {
         mkdirSync(path.join(dir, 'bare'));
         return Array.from({ length: n }, (_, i) =>
-          spawn(ffmpegPath(), [
-            '-hide_banner', '-nostats', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', url(n + i + 1),
-            '-map', '0', '-c', 'copy', '-f', 'segment', '-segment_format', 'mpegts', '-segment_time', String(seg), '-reset_timestamps', '1',
-            path.join(dir, 'bare', `cam${i + 1}-%06d.ts`),
-          ], { stdio: ['pipe', 'ignore', 'inherit'] }),
+          spawn(
+            ffmpegPath(),
+            [
+              '-hide_banner',
+              '-nostats',
+              '-loglevel',
+              'error',
+              '-rtsp_transport',
+              'tcp',
+              '-i',
+              url(n + i + 1),
+              '-map',
+              '0',
+              '-c',
+              'copy',
+              '-f',
+              'segment',
+              '-segment_format',
+              'mpegts',
+              '-segment_time',
+              String(seg),
+              '-reset_timestamps',
+              '1',
+              path.join(dir, 'bare', `cam${i + 1}-%06d.ts`),
+            ],
+            { stdio: ['pipe', 'ignore', 'inherit'] },
+          ),
         );
       },
       stop: async (cs) => {
@@ -182,7 +259,14 @@ async function overhead(n: number, seconds: number, seg: number, src: string, wi
       gaps += cov.gaps.length;
       covered += cov.ratio / n;
     }
-    return { ours: m.results[0]!, ...(m.results[1] ? { bare: m.results[1] } : {}), sourceCpuSec: m.sourceCpuSec, gaps, coveredRatio: covered, bytesInWindow };
+    return {
+      ours: m.results[0]!,
+      ...(m.results[1] ? { bare: m.results[1] } : {}),
+      sourceCpuSec: m.sourceCpuSec,
+      gaps,
+      coveredRatio: covered,
+      bytesInWindow,
+    };
   } finally {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
@@ -206,8 +290,28 @@ async function clipBench(src: string): Promise<void> {
     mkdirSync(flat, { recursive: true });
     // 11 minutes of 60 s TS segments of the 1080p stream (looped by stream copy).
     await execFileP(ffmpegPath(), [
-      '-hide_banner', '-loglevel', 'error', '-stream_loop', '-1', '-i', src, '-t', '660', '-map', '0', '-c', 'copy',
-      '-f', 'segment', '-segment_format', 'mpegts', '-segment_time', '60', '-reset_timestamps', '1', path.join(flat, 's-%03d.ts'),
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-stream_loop',
+      '-1',
+      '-i',
+      src,
+      '-t',
+      '660',
+      '-map',
+      '0',
+      '-c',
+      'copy',
+      '-f',
+      'segment',
+      '-segment_format',
+      'mpegts',
+      '-segment_time',
+      '60',
+      '-reset_timestamps',
+      '1',
+      path.join(flat, 's-%03d.ts'),
     ]);
     const files = readdirSync(flat).sort();
     // File them as the recorder would (named by start time in hour folders); reconcile indexes them.
@@ -221,7 +325,11 @@ async function clipBench(src: string): Promise<void> {
     });
     const { Recorder } = await import('../agent/recorder/recorder.js');
     // Starting and stopping a recorder with no reachable camera reconciles (indexes) the folder.
-    const rec = new Recorder({ dir, cameras: [{ name: 'cam1', url: 'rtsp://127.0.0.1:9/none' }], retention: { minFreeBytes: 0 } });
+    const rec = new Recorder({
+      dir,
+      cameras: [{ name: 'cam1', url: 'rtsp://127.0.0.1:9/none' }],
+      retention: { minFreeBytes: 0 },
+    });
     await rec.start(AbortSignal.timeout(120_000));
     while (rec.stats().cameras[0]!.segments < files.length) await sleep(200);
     await rec.stop();
@@ -240,15 +348,45 @@ async function clipBench(src: string): Promise<void> {
       r = await clipFromDisk(dir, 'cam1', from, to, path.join(dir, 'clip.mp4'));
       ours = Math.min(ours, (performance.now() - ta) / 1000);
       const tb = performance.now();
-      await execFileP(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', listFile, '-map', '0', '-c', 'copy', '-movflags', '+faststart', '-y', path.join(dir, 'bare.mp4')]);
+      await execFileP(ffmpegPath(), [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'concat',
+        '-safe',
+        '0',
+        '-i',
+        listFile,
+        '-map',
+        '0',
+        '-c',
+        'copy',
+        '-movflags',
+        '+faststart',
+        '-y',
+        path.join(dir, 'bare.mp4'),
+      ]);
       bare = Math.min(bare, (performance.now() - tb) / 1000);
     }
     if (!r) throw new Error('no clip');
     const videoSec = (r.end - r.start) / 1000;
-    const bareVideo = Number((await execFileP(ffmpegPath().replace(/ffmpeg$/, 'ffprobe'), ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path.join(dir, 'bare.mp4')])).stdout);
+    const bareVideo = Number(
+      (
+        await execFileP(ffmpegPath().replace(/ffmpeg$/, 'ffprobe'), [
+          '-v',
+          'error',
+          '-show_entries',
+          'format=duration',
+          '-of',
+          'csv=p=0',
+          path.join(dir, 'bare.mp4'),
+        ])
+      ).stdout,
+    );
     process.stdout.write(
       `clip: ${videoSec.toFixed(0)} s of video (${(r.bytes / 2 ** 20).toFixed(0)} MiB, ${r.segments.length} segments) in ${ours.toFixed(2)} s = ${(videoSec / ours).toFixed(0)} s/s; ` +
-        `bare concat ${bareVideo.toFixed(0)} s in ${bare.toFixed(2)} s = ${(bareVideo / bare).toFixed(0)} s/s; speed ratio ours/bare ${((videoSec / ours) / (bareVideo / bare)).toFixed(2)} (target: 10-min clip < 3 s)\n`,
+        `bare concat ${bareVideo.toFixed(0)} s in ${bare.toFixed(2)} s = ${(bareVideo / bare).toFixed(0)} s/s; speed ratio ours/bare ${(videoSec / ours / (bareVideo / bare)).toFixed(2)} (target: 10-min clip < 3 s)\n`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -286,7 +424,9 @@ export async function run(argv: string[]): Promise<void> {
   );
   for (const m of values.ramp ? values.ramp.split(',').map(Number) : []) {
     const x = await overhead(m, seconds, seg, src, false);
-    process.stdout.write(`ramp ${m} cameras (ours alone): ${x.gaps} gaps, coverage ${(x.coveredRatio * 100).toFixed(2)}%, ours ${fmt(x.ours)}, source ${x.sourceCpuSec.toFixed(1)} CPU-s\n`);
+    process.stdout.write(
+      `ramp ${m} cameras (ours alone): ${x.gaps} gaps, coverage ${(x.coveredRatio * 100).toFixed(2)}%, ours ${fmt(x.ours)}, source ${x.sourceCpuSec.toFixed(1)} CPU-s\n`,
+    );
   }
   if (!values['no-clip']) await clipBench(src);
 }
@@ -308,12 +448,18 @@ function stat(pid: number): Stat | undefined {
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH')
+      return undefined;
     throw err;
   }
   // Fields after "(comm)": state ppid ... utime(14) stime(15) ... rss(24); comm may contain spaces.
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), sysTicks: Number(f[12]), rssBytes: Number(f[21]) * PAGE };
+  return {
+    ppid: Number(f[1]),
+    ticks: Number(f[11]) + Number(f[12]),
+    sysTicks: Number(f[12]),
+    rssBytes: Number(f[21]) * PAGE,
+  };
 }
 
 interface TreeSample {

@@ -17,7 +17,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../lib/log.js';
 import { errnoCode, fsyncDir, fsyncPath, mkdirDurable } from './fsutil.js';
-import type { JournalWriter} from './journal.js';
+import type { JournalWriter } from './journal.js';
 import { segLine, type JournalLine } from './journal.js';
 import { cameraPaths, segmentRelPath, type CameraPaths } from './paths.js';
 import { scanTs, type TsScan } from './ts-scan.js';
@@ -73,7 +73,14 @@ export class CameraStore {
 
   async recordGap(gap: Gap): Promise<void> {
     this.gaps.push(gap);
-    await this.append({ v: 1, t: 'gap', from: gap.from, to: gap.to, cause: gap.cause, ...(gap.detail ? { detail: gap.detail } : {}) });
+    await this.append({
+      v: 1,
+      t: 'gap',
+      from: gap.from,
+      to: gap.to,
+      cause: gap.cause,
+      ...(gap.detail ? { detail: gap.detail } : {}),
+    });
   }
 
   /**
@@ -142,7 +149,10 @@ export class CameraStore {
       await this.append({ v: 1, t: 'del', file: seg.file, reason });
     } catch (err) {
       // Disk full must not block the deletion that frees space: the line waits in memory.
-      this.log.warn('journal append failed; deleting anyway and journaling later', { file: seg.file, code: errnoCode(err) });
+      this.log.warn('journal append failed; deleting anyway and journaling later', {
+        file: seg.file,
+        code: errnoCode(err),
+      });
     }
     const file = path.join(this.paths.root, seg.file);
     try {
@@ -162,7 +172,13 @@ export class CameraStore {
     await fsyncDir(this.paths.quarantine);
     await fsyncDir(path.dirname(file));
     this.log.warn('segment quarantined', { camera: this.camera, file: rel, reason });
-    await this.append({ v: 1, t: 'quarantine', file: rel, to: path.relative(this.paths.root, target), reason });
+    await this.append({
+      v: 1,
+      t: 'quarantine',
+      file: rel,
+      to: path.relative(this.paths.root, target),
+      reason,
+    });
   }
 
   private async freeName(start: number): Promise<string> {

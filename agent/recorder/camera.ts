@@ -18,7 +18,13 @@ import { redactText } from '../../lib/redact.js';
 import { Backoff, stallAfterMs, type BackoffOptions } from './backoff.js';
 import { StreamAnchor } from './anchor.js';
 import { CameraStore } from './camera-store.js';
-import { classifyFsError, classifyStderr, parseSegmentListLine, recordArgs, type Classified } from './ffmpeg-cmd.js';
+import {
+  classifyFsError,
+  classifyStderr,
+  parseSegmentListLine,
+  recordArgs,
+  type Classified,
+} from './ffmpeg-cmd.js';
 import { errnoCode } from './fsutil.js';
 import { reapOrphan, waitExit } from './process.js';
 import { reconcile, salvage } from './reconcile.js';
@@ -120,7 +126,11 @@ export class CameraRecorder {
       this.state = this.backoff.degraded ? 'degraded' : 'retrying';
       this.detail = `${result.failure?.message ?? 'ffmpeg exited'}${this.backoff.degraded ? ` (${this.backoff.consecutiveFailures} failed attempts in a row)` : ''}`;
       const level = this.backoff.degraded ? 'error' : 'warn';
-      this.log[level]('recording interrupted; retrying', { cause: result.failure?.cause, retryInMs: delay, detail: this.detail });
+      this.log[level]('recording interrupted; retrying', {
+        cause: result.failure?.cause,
+        retryInMs: delay,
+        detail: this.detail,
+      });
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delay);
         this.wake = () => {
@@ -154,7 +164,12 @@ export class CameraRecorder {
     const g = this.openGap;
     this.openGap = undefined;
     if (!g || to - g.from <= GAP_TOLERANCE_MS) return;
-    await this.store.recordGap({ from: g.from, to, cause: g.cause, ...(g.detail ? { detail: g.detail } : {}) });
+    await this.store.recordGap({
+      from: g.from,
+      to,
+      cause: g.cause,
+      ...(g.detail ? { detail: g.detail } : {}),
+    });
   }
 
   private async runOnce(): Promise<RunResult> {
@@ -172,11 +187,18 @@ export class CameraRecorder {
     });
     // TZ=UTC: -segment_atclocktime cuts on local-time multiples; UTC keeps them on the hour folders.
     if (this.stopping) return { progressed: false }; // stop() arrived while we reconciled
-    const child = spawn(this.opts.ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
+    const child = spawn(this.opts.ffmpeg, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, TZ: 'UTC' },
+    });
     this.child = child;
     child.stdin.on('error', (err) => this.log.debug('ffmpeg stdin closed', { error: err.message }));
     if (child.pid !== undefined) await fsp.writeFile(paths.pidfile, `${child.pid}\n`);
-    this.log.info('ffmpeg started', { pid: child.pid, transport: this.config.transport ?? 'tcp', url: this.config.url });
+    this.log.info('ffmpeg started', {
+      pid: child.pid,
+      transport: this.config.transport ?? 'tcp',
+      url: this.config.url,
+    });
 
     const anchor = new StreamAnchor(clock);
     const stderrTail: string[] = [];
@@ -233,18 +255,28 @@ export class CameraRecorder {
     for (const name of leftovers) {
       const notBefore = this.store.segments[this.store.segments.length - 1]?.end ?? -Infinity;
       try {
-        if ((await salvage(this.store, path.join(paths.incoming, name), notBefore)) === 'salvaged') progressed = true;
+        if ((await salvage(this.store, path.join(paths.incoming, name), notBefore)) === 'salvaged')
+          progressed = true;
       } catch (err) {
         ingestFailure ??= classifyFsError(errnoCode(err));
-        this.log.error('could not salvage a leftover segment; reconcile will retry', { file: name, error: redactText(String(err)) });
+        this.log.error('could not salvage a leftover segment; reconcile will retry', {
+          file: name,
+          error: redactText(String(err)),
+        });
       }
     }
 
     const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
-    if (this.stopping) return { progressed, failure: { cause: 'agent-stopped', message: 'recorder stopped' } };
+    if (this.stopping)
+      return { progressed, failure: { cause: 'agent-stopped', message: 'recorder stopped' } };
     const failure =
       ingestFailure ??
-      (stalled ? { cause: 'stalled' as const, message: `stalled: no new segment within ${Math.round(stallMs / 1000)} s` } : undefined) ??
+      (stalled
+        ? {
+            cause: 'stalled' as const,
+            message: `stalled: no new segment within ${Math.round(stallMs / 1000)} s`,
+          }
+        : undefined) ??
       classifyStderr(stderrTail) ??
       ({ cause: 'ffmpeg-exited', message: `ffmpeg ended (${how})` } satisfies Classified);
     this.log.debug('ffmpeg ended', { how, stderr: stderrTail.slice(-5) });

@@ -20,7 +20,9 @@ function parseCamera(spec: string, transport: 'tcp' | 'udp'): CameraConfig {
   const name = eq > 0 ? spec.slice(0, eq) : '';
   const url = eq > 0 ? spec.slice(eq + 1) : '';
   if (!CAMERA_NAME.test(name) || !/^rtsps?:\/\//i.test(url)) {
-    throw new UsageError(`--camera expects NAME=rtsp://..., got "${redactUrl(spec)}" (NAME: letters, digits, - and _)`);
+    throw new UsageError(
+      `--camera expects NAME=rtsp://..., got "${redactUrl(spec)}" (NAME: letters, digits, - and _)`,
+    );
   }
   return { name, url, transport };
 }
@@ -28,7 +30,8 @@ function parseCamera(spec: string, transport: 'tcp' | 'udp'): CameraConfig {
 function positive(name: string, integer = true) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new UsageError(`${name} must be a non-negative ${integer ? 'whole ' : ''}number, got "${v}"`);
+    if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n)))
+      throw new UsageError(`${name} must be a non-negative ${integer ? 'whole ' : ''}number, got "${v}"`);
     return n;
   };
 }
@@ -36,7 +39,8 @@ function positive(name: string, integer = true) {
 function isoTime(name: string) {
   return (v: string): number => {
     const t = Date.parse(v);
-    if (!Number.isFinite(t)) throw new UsageError(`${name} must be an ISO 8601 time (e.g. 2025-01-31T13:45:00Z), got "${v}"`);
+    if (!Number.isFinite(t))
+      throw new UsageError(`${name} must be an ISO 8601 time (e.g. 2025-01-31T13:45:00Z), got "${v}"`);
     return t;
   };
 }
@@ -61,11 +65,16 @@ export function registerRecordCommands(agent: Command): void {
     .option('--segment-seconds <S>', 'segment length in seconds', positive('--segment-seconds'), 60)
     .option('--max-bytes <BYTES>', 'quota for all cameras together', positive('--max-bytes'))
     .option('--max-bytes-per-camera <BYTES>', 'quota per camera', positive('--max-bytes-per-camera'))
-    .option('--min-free-bytes <BYTES>', 'free space to keep on the volume (default 5% of it, at most 2 GiB)', positive('--min-free-bytes'))
+    .option(
+      '--min-free-bytes <BYTES>',
+      'free space to keep on the volume (default 5% of it, at most 2 GiB)',
+      positive('--min-free-bytes'),
+    )
     .option('--max-age-days <D>', 'delete footage older than this', positive('--max-age-days', false))
     .option('--transport <tcp|udp>', 'RTSP transport', 'tcp')
     .action(async (o: RecordOpts) => {
-      if (o.transport !== 'tcp' && o.transport !== 'udp') throw new UsageError('--transport must be tcp or udp');
+      if (o.transport !== 'tcp' && o.transport !== 'udp')
+        throw new UsageError('--transport must be tcp or udp');
       if (o.camera.length === 0) throw new UsageError('give at least one --camera NAME=RTSP_URL');
       if (o.segmentSeconds < 1) throw new UsageError('--segment-seconds must be at least 1');
       const cameras = o.camera.map((c) => parseCamera(c, o.transport as 'tcp' | 'udp'));
@@ -84,10 +93,17 @@ export function registerRecordCommands(agent: Command): void {
       });
       const { signal, done } = shutdownSignal();
       await recorder.start(signal);
-      log.info('recording; press Ctrl-C to stop', { dir: o.dir, cameras: cameras.map((c) => c.name).join(',') });
+      log.info('recording; press Ctrl-C to stop', {
+        dir: o.dir,
+        cameras: cameras.map((c) => c.name).join(','),
+      });
       const status = setInterval(() => {
         const h = recorder.health();
-        log.info('status', { state: h.state, ...(h.detail ? { detail: h.detail } : {}), bytes: recorder.stats().bytes });
+        log.info('status', {
+          state: h.state,
+          ...(h.detail ? { detail: h.detail } : {}),
+          bytes: recorder.stats().bytes,
+        });
       }, 60_000);
       const sig = await done;
       clearInterval(status);
@@ -100,7 +116,11 @@ export function registerRecordCommands(agent: Command): void {
     .description('cut an MP4 clip from recorded footage (works while the recorder runs)')
     .requiredOption('--dir <DIR>', 'recording folder')
     .requiredOption('--camera <NAME>', 'camera name')
-    .requiredOption('--from <ISO>', 'start time (the clip starts at the keyframe at or before it)', isoTime('--from'))
+    .requiredOption(
+      '--from <ISO>',
+      'start time (the clip starts at the keyframe at or before it)',
+      isoTime('--from'),
+    )
     .requiredOption('--to <ISO>', 'end time (the clip ends at or after it)', isoTime('--to'))
     .requiredOption('--out <FILE.mp4>', 'output file')
     .action(async (o: { dir: string; camera: string; from: number; to: number; out: string }) => {
@@ -112,7 +132,11 @@ export function registerRecordCommands(agent: Command): void {
         throw new UsageError((err as Error).message, 1);
       }
       process.stdout.write(
-        JSON.stringify({ ...result, start: new Date(result.start).toISOString(), end: new Date(result.end).toISOString() }, null, 2) + '\n',
+        JSON.stringify(
+          { ...result, start: new Date(result.start).toISOString(), end: new Date(result.end).toISOString() },
+          null,
+          2,
+        ) + '\n',
       );
     });
 }

@@ -56,11 +56,19 @@ export async function cutClip(req: ClipRequest): Promise<ClipResult> {
   if (!(to > from)) throw new ClipError('clip: "to" must be after "from"');
   const first = segments[0];
   const last = segments[segments.length - 1];
-  if (!first || !last) throw new ClipError(`no footage between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}`);
+  if (!first || !last)
+    throw new ClipError(
+      `no footage between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}`,
+    );
 
   const abs = (s: Segment) => path.join(req.root, s.file);
-  const head = await scanTs(abs(first), { hash: false, parse: 'full', stopAfterPts: Math.max(0, from - first.start) * 90 });
-  if (head.firstPts === undefined || head.keyframes.length === 0) throw new ClipError(`segment ${first.file} has no keyframe`);
+  const head = await scanTs(abs(first), {
+    hash: false,
+    parse: 'full',
+    stopAfterPts: Math.max(0, from - first.start) * 90,
+  });
+  if (head.firstPts === undefined || head.keyframes.length === 0)
+    throw new ClipError(`segment ${first.file} has no keyframe`);
   // Keyframe at or before `from` (wall time = segment start + PTS offset).
   let kf = head.keyframes[0]!;
   for (const k of head.keyframes) if (first.start + k.pts / 90 <= from) kf = k;
@@ -70,7 +78,10 @@ export async function cutClip(req: ClipRequest): Promise<ClipResult> {
   // The head scan may have stopped early: the tail needs only its own first PTS.
   const tail = await scanTs(abs(last), { hash: false, parse: 'full', stopAfterPts: 0 });
   const outWall = to + END_MARGIN_MS;
-  const outpoint = outWall < last.end && tail.firstPts !== undefined ? tail.firstPts / 90000 + (outWall - last.start) / 1000 : undefined;
+  const outpoint =
+    outWall < last.end && tail.firstPts !== undefined
+      ? tail.firstPts / 90000 + (outWall - last.start) / 1000
+      : undefined;
   const end = outpoint === undefined ? last.end : outWall;
 
   const lines = ['ffconcat version 1.0'];
@@ -85,13 +96,31 @@ export async function cutClip(req: ClipRequest): Promise<ClipResult> {
   await fsp.writeFile(list, lines.join('\n') + '\n');
   try {
     await runFfmpeg(req.ffmpeg, [
-      '-hide_banner', '-nostdin', '-loglevel', 'error',
-      '-f', 'concat', '-safe', '0', '-i', list,
-      '-map', '0:v', '-map', '0:a?', '-c', 'copy',
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-f',
+      'concat',
+      '-safe',
+      '0',
+      '-i',
+      list,
+      '-map',
+      '0:v',
+      '-map',
+      '0:a?',
+      '-c',
+      'copy',
       // Audio packets interleaved just before the keyframe would get negative times.
-      '-avoid_negative_ts', 'make_zero',
-      '-movflags', '+faststart',
-      '-f', 'mp4', '-y', tmp,
+      '-avoid_negative_ts',
+      'make_zero',
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
+      '-y',
+      tmp,
     ]);
     await fsp.rename(tmp, out);
   } finally {
@@ -122,7 +151,12 @@ function runFfmpeg(ffmpeg: string, args: string[]): Promise<void> {
     child.once('error', reject);
     child.once('close', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new ClipError(`ffmpeg could not cut the clip (${signal ?? `exit ${code}`}): ${redactText(err.trim().split('\n').slice(-3).join(' | '))}`));
+      else
+        reject(
+          new ClipError(
+            `ffmpeg could not cut the clip (${signal ?? `exit ${code}`}): ${redactText(err.trim().split('\n').slice(-3).join(' | '))}`,
+          ),
+        );
     });
   });
 }

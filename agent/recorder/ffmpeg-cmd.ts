@@ -41,25 +41,41 @@ export function recordArgs(i: RecordArgsInput): string[] {
   return [
     '-hide_banner',
     '-nostats',
-    '-loglevel', 'warning',
-    '-rtsp_transport', i.transport,
+    '-loglevel',
+    'warning',
+    '-rtsp_transport',
+    i.transport,
     // rtsp demuxer "timeout" (ffmpeg >= 5): socket I/O timeout, TCP and UDP alike.
-    '-timeout', timeoutUs,
-    '-i', i.url,
+    '-timeout',
+    timeoutUs,
+    '-i',
+    i.url,
     // Video always, audio when the camera sends it; no re-encode.
-    '-map', '0:v', '-map', '0:a?',
-    '-c', 'copy',
-    '-f', 'segment',
-    '-segment_format', 'mpegts',
-    '-segment_time', String(i.segmentSeconds),
-    '-segment_atclocktime', '1',
-    '-reset_timestamps', '1',
+    '-map',
+    '0:v',
+    '-map',
+    '0:a?',
+    '-c',
+    'copy',
+    '-f',
+    'segment',
+    '-segment_format',
+    'mpegts',
+    '-segment_time',
+    String(i.segmentSeconds),
+    '-segment_atclocktime',
+    '1',
+    '-reset_timestamps',
+    '1',
     // The inner mpegts muxer hands every packet to the kernel at once instead of holding
     // up to 32 KiB: a kill -9 of ffmpeg then loses nothing it had received (one write(2)
     // per frame; ffmpeg's own -flush_packets does not reach the segment muxer's files).
-    '-segment_format_options', 'flush_packets=1',
-    '-segment_list', 'pipe:1',
-    '-segment_list_type', 'csv',
+    '-segment_format_options',
+    'flush_packets=1',
+    '-segment_list',
+    'pipe:1',
+    '-segment_list_type',
+    'csv',
     i.outputPattern,
   ];
 }
@@ -88,18 +104,46 @@ export interface Classified {
 
 /** Ordered: storage problems first (they are ours to fix), then the camera's answers. */
 const RULES: { re: RegExp; cause: GapCause; message: string }[] = [
-  { re: /No space left on device/i, cause: 'disk-full', message: 'storage full: no space left on the recording volume' },
-  { re: /Read-only file system/i, cause: 'disk-read-only', message: 'storage is read-only: the recording volume was remounted read-only' },
-  { re: /Failed to open segment|Permission denied|Input\/output error/i, cause: 'storage-error', message: 'cannot write segments to the recording folder' },
-  { re: /401 Unauthorized|authorization failed/i, cause: 'auth-failed', message: 'authentication failed (401): check the camera user name and password' },
-  { re: /403 Forbidden/i, cause: 'auth-failed', message: 'access denied (403): the camera refused this user' },
-  { re: /404 Not Found|454 Session Not Found/i, cause: 'stream-not-found', message: 'stream not found (404): check the RTSP path' },
+  {
+    re: /No space left on device/i,
+    cause: 'disk-full',
+    message: 'storage full: no space left on the recording volume',
+  },
+  {
+    re: /Read-only file system/i,
+    cause: 'disk-read-only',
+    message: 'storage is read-only: the recording volume was remounted read-only',
+  },
+  {
+    re: /Failed to open segment|Permission denied|Input\/output error/i,
+    cause: 'storage-error',
+    message: 'cannot write segments to the recording folder',
+  },
+  {
+    re: /401 Unauthorized|authorization failed/i,
+    cause: 'auth-failed',
+    message: 'authentication failed (401): check the camera user name and password',
+  },
+  {
+    re: /403 Forbidden/i,
+    cause: 'auth-failed',
+    message: 'access denied (403): the camera refused this user',
+  },
+  {
+    re: /404 Not Found|454 Session Not Found/i,
+    cause: 'stream-not-found',
+    message: 'stream not found (404): check the RTSP path',
+  },
   {
     re: /Connection refused|Connection timed out|timed out|No route to host|Network is unreachable|Host is unreachable|Name or service not known|name resolution|Temporary failure/i,
     cause: 'camera-unreachable',
     message: 'camera unreachable: no answer on its RTSP port',
   },
-  { re: /End of file|Connection reset by peer|Broken pipe|Invalid data found/i, cause: 'stream-ended', message: 'the camera ended the stream' },
+  {
+    re: /End of file|Connection reset by peer|Broken pipe|Invalid data found/i,
+    cause: 'stream-ended',
+    message: 'the camera ended the stream',
+  },
 ];
 
 /** What went wrong, from ffmpeg's last stderr lines (already redacted or not: we never echo them). */
@@ -116,8 +160,14 @@ export function classifyFsError(code: string | undefined): Classified {
     case 'EDQUOT':
       return { cause: 'disk-full', message: 'storage full: no space left on the recording volume' };
     case 'EROFS':
-      return { cause: 'disk-read-only', message: 'storage is read-only: the recording volume was remounted read-only' };
+      return {
+        cause: 'disk-read-only',
+        message: 'storage is read-only: the recording volume was remounted read-only',
+      };
     default:
-      return { cause: 'storage-error', message: `cannot write to the recording folder (${code ?? 'unknown error'})` };
+      return {
+        cause: 'storage-error',
+        message: `cannot write to the recording folder (${code ?? 'unknown error'})`,
+      };
   }
 }

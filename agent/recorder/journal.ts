@@ -27,9 +27,27 @@ export const JournalLineSchema = z.discriminatedUnion('t', [
     kf: z.boolean(),
     audio: z.boolean(),
   }),
-  z.object({ v: z.literal(1), t: z.literal('gap'), from: ms, to: ms, cause: z.enum(GAP_CAUSES), detail: z.string().optional() }),
-  z.object({ v: z.literal(1), t: z.literal('del'), file: z.string().min(1), reason: z.enum(['retention', 'missing', 'replaced']) }),
-  z.object({ v: z.literal(1), t: z.literal('quarantine'), file: z.string().min(1), to: z.string(), reason: z.string() }),
+  z.object({
+    v: z.literal(1),
+    t: z.literal('gap'),
+    from: ms,
+    to: ms,
+    cause: z.enum(GAP_CAUSES),
+    detail: z.string().optional(),
+  }),
+  z.object({
+    v: z.literal(1),
+    t: z.literal('del'),
+    file: z.string().min(1),
+    reason: z.enum(['retention', 'missing', 'replaced']),
+  }),
+  z.object({
+    v: z.literal(1),
+    t: z.literal('quarantine'),
+    file: z.string().min(1),
+    to: z.string(),
+    reason: z.string(),
+  }),
   z.object({ v: z.literal(1), t: z.literal('start'), at: ms }),
   z.object({ v: z.literal(1), t: z.literal('stop'), at: ms }),
   z.object({ v: z.literal(1), t: z.literal('rebuilt'), at: ms, note: z.string() }),
@@ -37,7 +55,17 @@ export const JournalLineSchema = z.discriminatedUnion('t', [
 export type JournalLine = z.infer<typeof JournalLineSchema>;
 
 export function segLine(s: Segment): JournalLine {
-  return { v: 1, t: 'seg', file: s.file, start: s.start, end: s.end, bytes: s.bytes, sha256: s.sha256, kf: s.keyframe, audio: s.audio };
+  return {
+    v: 1,
+    t: 'seg',
+    file: s.file,
+    start: s.start,
+    end: s.end,
+    bytes: s.bytes,
+    sha256: s.sha256,
+    kf: s.keyframe,
+    audio: s.audio,
+  };
 }
 
 export interface LoadedJournal {
@@ -74,8 +102,15 @@ export async function loadJournal(file: string): Promise<LoadedJournal> {
         pos = nl + 1;
         continue;
       }
-      if (last) return { state: 'ok', lines, goodBytes: Buffer.byteLength(text.slice(0, pos)), tornTail: true };
-      return { state: 'damaged', lines, goodBytes: Buffer.byteLength(text.slice(0, pos)), tornTail: false, damagedLine: lineNo };
+      if (last)
+        return { state: 'ok', lines, goodBytes: Buffer.byteLength(text.slice(0, pos)), tornTail: true };
+      return {
+        state: 'damaged',
+        lines,
+        goodBytes: Buffer.byteLength(text.slice(0, pos)),
+        tornTail: false,
+        damagedLine: lineNo,
+      };
     }
     lines.push(parsed);
     pos = nl + 1;

@@ -21,9 +21,12 @@ export interface Footage {
 export async function readFootage(dir: string, camera: string): Promise<Footage> {
   const paths = cameraPaths(dir, camera);
   const loaded = await loadJournal(paths.journal);
-  if (loaded.state === 'missing') throw new Error(`no recordings of camera "${camera}" in ${dir} (no journal at ${paths.journal})`);
+  if (loaded.state === 'missing')
+    throw new Error(`no recordings of camera "${camera}" in ${dir} (no journal at ${paths.journal})`);
   if (loaded.state === 'damaged') {
-    throw new Error(`journal of camera "${camera}" is damaged at line ${loaded.damagedLine}; start the recorder once to rebuild it`);
+    throw new Error(
+      `journal of camera "${camera}" is damaged at line ${loaded.damagedLine}; start the recorder once to rebuild it`,
+    );
   }
   const folded = foldJournal(camera, loaded.lines);
   const segments = [...folded.segments.values()].sort((a, b) => a.start - b.start);
@@ -35,8 +38,23 @@ export function footageCoverage(f: Footage, from: number, to: number, now: numbe
 }
 
 /** Cut a clip from the files on disk (safe while a recorder is writing the same folder). */
-export async function clipFromDisk(dir: string, camera: string, from: number, to: number, out: string, now = Date.now()): Promise<ClipResult> {
+export async function clipFromDisk(
+  dir: string,
+  camera: string,
+  from: number,
+  to: number,
+  out: string,
+  now = Date.now(),
+): Promise<ClipResult> {
   const f = await readFootage(dir, camera);
   const gaps = footageCoverage(f, from, to, now).gaps;
-  return cutClip({ root: f.root, segments: overlapping(f.segments, from, to), from, to, out, ffmpeg: ffmpegPath(), gaps });
+  return cutClip({
+    root: f.root,
+    segments: overlapping(f.segments, from, to),
+    from,
+    to,
+    out,
+    ffmpeg: ffmpegPath(),
+    gaps,
+  });
 }

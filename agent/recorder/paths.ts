@@ -44,7 +44,14 @@ const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 /** 'YYYY/MM/DD/HH/YYYYMMDDTHHMMSS.mmmZ.ts' for a wall-clock start (UTC). */
 export function segmentRelPath(startMs: number, suffix = ''): string {
   const d = new Date(startMs);
-  const [Y, M, D, h, m, s] = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
+  const [Y, M, D, h, m, s] = [
+    d.getUTCFullYear(),
+    d.getUTCMonth() + 1,
+    d.getUTCDate(),
+    d.getUTCHours(),
+    d.getUTCMinutes(),
+    d.getUTCSeconds(),
+  ];
   const name = `${Y}${pad(M)}${pad(D)}T${pad(h)}${pad(m)}${pad(s)}.${pad(d.getUTCMilliseconds(), 3)}Z${suffix}.ts`;
   return `${Y}/${pad(M)}/${pad(D)}/${pad(h)}/${name}`;
 }
@@ -55,7 +62,15 @@ const NAME_RE = /(?:^|\/)(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z(?
 export function startFromRelPath(rel: string): number | undefined {
   const m = NAME_RE.exec(rel);
   if (!m) return undefined;
-  const [Y, M, D, h, mi, s, ms] = m.slice(1).map(Number) as [number, number, number, number, number, number, number];
+  const [Y, M, D, h, mi, s, ms] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const t = Date.UTC(Y, M - 1, D, h, mi, s, ms);
   return Number.isFinite(t) ? t : undefined;
 }

@@ -39,11 +39,22 @@ export interface ReconcileReport {
 /** Compact when the journal has this many times more lines than live records (plus slack). */
 const COMPACT_FACTOR = 3;
 
-export async function reconcile(store: CameraStore, clock: Clock, opts: { excludeIncoming?: (name: string) => boolean } = {}): Promise<ReconcileReport> {
+export async function reconcile(
+  store: CameraStore,
+  clock: Clock,
+  opts: { excludeIncoming?: (name: string) => boolean } = {},
+): Promise<ReconcileReport> {
   const { paths, log, camera } = store;
   await fsp.mkdir(paths.incoming, { recursive: true });
   const loaded = await loadJournal(paths.journal);
-  const report: ReconcileReport = { rebuilt: false, tornTail: loaded.tornTail, indexed: 0, salvaged: 0, quarantined: 0, missing: 0 };
+  const report: ReconcileReport = {
+    rebuilt: false,
+    tornTail: loaded.tornTail,
+    indexed: 0,
+    salvaged: 0,
+    quarantined: 0,
+    missing: 0,
+  };
   const notes: JournalLine[] = [];
   let lines = loaded.lines;
   const files = await listFiles(paths.root, (n) => n.endsWith('.ts'));
@@ -62,7 +73,9 @@ export async function reconcile(store: CameraStore, clock: Clock, opts: { exclud
     // Keep what the intact prefix knew about gaps and sessions; segments come from the files.
     lines = lines.filter((l) => l.t === 'gap' || l.t === 'start' || l.t === 'stop');
   } else if (loaded.tornTail) {
-    log.warn('journal ended in a torn line (crash mid-append); cut off, its segment is re-indexed', { camera });
+    log.warn('journal ended in a torn line (crash mid-append); cut off, its segment is re-indexed', {
+      camera,
+    });
   }
 
   const folded = foldJournal(camera, lines);
@@ -105,7 +118,9 @@ export async function reconcile(store: CameraStore, clock: Clock, opts: { exclud
     else report.quarantined++;
   }
   // Leftovers of a killed ffmpeg or agent.
-  const leftovers = files.filter((f) => f.startsWith('incoming/') && !(opts.excludeIncoming?.(path.basename(f)) ?? false));
+  const leftovers = files.filter(
+    (f) => f.startsWith('incoming/') && !(opts.excludeIncoming?.(path.basename(f)) ?? false),
+  );
   for (const rel of leftovers) {
     const r = await salvage(store, path.join(paths.root, rel));
     if (r === 'salvaged') report.salvaged++;
@@ -114,7 +129,11 @@ export async function reconcile(store: CameraStore, clock: Clock, opts: { exclud
 
   const lastEnd = store.segments.reduce((m, s) => Math.max(m, s.end), -Infinity);
   if (folded.crashed && Number.isFinite(lastEnd)) report.previous = { cause: 'agent-crashed', from: lastEnd };
-  else if (folded.cleanStopAt !== undefined) report.previous = { cause: 'agent-stopped', from: Math.max(folded.cleanStopAt, Number.isFinite(lastEnd) ? lastEnd : -Infinity) };
+  else if (folded.cleanStopAt !== undefined)
+    report.previous = {
+      cause: 'agent-stopped',
+      from: Math.max(folded.cleanStopAt, Number.isFinite(lastEnd) ? lastEnd : -Infinity),
+    };
 
   const live = store.segments.length + store.gaps.length;
   if (!report.rebuilt && lines.length > COMPACT_FACTOR * live + 1000) await compact(store, writer, clock);
@@ -124,7 +143,11 @@ export async function reconcile(store: CameraStore, clock: Clock, opts: { exclud
 }
 
 /** Index a file ffmpeg left unfinished; returns what happened to it. */
-export async function salvage(store: CameraStore, file: string, notBefore = -Infinity): Promise<'salvaged' | 'quarantined' | 'empty'> {
+export async function salvage(
+  store: CameraStore,
+  file: string,
+  notBefore = -Infinity,
+): Promise<'salvaged' | 'quarantined' | 'empty'> {
   const st = await fsp.stat(file);
   if (st.size === 0) {
     store.log.debug('removing empty leftover segment', { camera: store.camera, file: path.basename(file) });
@@ -139,17 +162,34 @@ export async function salvage(store: CameraStore, file: string, notBefore = -Inf
     const end = Math.round(mtimeMs);
     return { start: Math.max(notBefore, Math.round(end - scan.durationMs)), end };
   });
-  if (seg) store.log.info('salvaged the segment in progress at the last stop', { camera: store.camera, file: seg.file, seconds: (seg.end - seg.start) / 1000 });
+  if (seg)
+    store.log.info('salvaged the segment in progress at the last stop', {
+      camera: store.camera,
+      file: seg.file,
+      seconds: (seg.end - seg.start) / 1000,
+    });
   return seg ? 'salvaged' : 'quarantined';
 }
 
 /** Rewrite the journal with only live records (atomic), dropping superseded lines. */
-async function compact(store: CameraStore, writer: JournalWriter, clock: Clock, prefix: JournalLine[] = []): Promise<void> {
+async function compact(
+  store: CameraStore,
+  writer: JournalWriter,
+  clock: Clock,
+  prefix: JournalLine[] = [],
+): Promise<void> {
   const oldest = store.segments[0]?.start ?? clock.now();
   const gaps = store.gaps.filter((g) => g.to >= oldest);
   const lines: JournalLine[] = [
     ...prefix,
-    ...gaps.map((g): JournalLine => ({ v: 1, t: 'gap', from: g.from, to: g.to, cause: g.cause, ...(g.detail ? { detail: g.detail } : {}) })),
+    ...gaps.map((g): JournalLine => ({
+      v: 1,
+      t: 'gap',
+      from: g.from,
+      to: g.to,
+      cause: g.cause,
+      ...(g.detail ? { detail: g.detail } : {}),
+    })),
     ...store.segments.map(segLine),
   ];
   await writer.rewrite(lines);

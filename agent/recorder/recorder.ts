@@ -75,7 +75,8 @@ export class Recorder implements Service {
     await this.lock();
     this.holds = new HoldStore(path.join(this.dir, 'holds.json'), this.clock);
     await this.holds.load();
-    if (this.holds.damaged) this.log.error(`${this.holds.damaged}: nothing will be evicted until it is fixed`);
+    if (this.holds.damaged)
+      this.log.error(`${this.holds.damaged}: nothing will be evicted until it is fixed`);
     this.policy = { ...this.opts.retention };
     if (this.policy.minFreeBytes === undefined) {
       const st = await fsp.statfs(this.dir);
@@ -115,10 +116,18 @@ export class Recorder implements Service {
   health(): Health {
     if (!this.started) return { state: 'stopped' };
     const cameras = this.cameraStats();
-    const problems = cameras.filter((c) => c.state !== 'recording' && c.state !== 'starting').map((c) => `${c.camera}: ${c.detail ?? c.state}`);
+    const problems = cameras
+      .filter((c) => c.state !== 'recording' && c.state !== 'starting')
+      .map((c) => `${c.camera}: ${c.detail ?? c.state}`);
     if (this.critical.length > 0) problems.push(`storage critical: ${this.critical.join('; ')}`);
-    const state = problems.length > 0 ? 'degraded' : cameras.some((c) => c.state === 'starting') ? 'starting' : 'ok';
-    return { state, ...(problems.length ? { detail: problems.join('; ') } : {}), storageCritical: this.critical.length > 0, cameras };
+    const state =
+      problems.length > 0 ? 'degraded' : cameras.some((c) => c.state === 'starting') ? 'starting' : 'ok';
+    return {
+      state,
+      ...(problems.length ? { detail: problems.join('; ') } : {}),
+      storageCritical: this.critical.length > 0,
+      cameras,
+    };
   }
 
   private cam(camera: string): CameraRecorder {
@@ -130,12 +139,19 @@ export class Recorder implements Service {
   /** Finished segments overlapping [from, to), oldest first. */
   segments(camera: string, from: number, to: number): SegmentInfo[] {
     const c = this.cam(camera);
-    return overlapping(c.store.segments, from, to).map((s) => ({ ...s, path: path.join(c.store.paths.root, s.file) }));
+    return overlapping(c.store.segments, from, to).map((s) => ({
+      ...s,
+      path: path.join(c.store.paths.root, s.file),
+    }));
   }
 
   coverage(camera: string, from: number, to: number): Coverage {
     const c = this.cam(camera);
-    return coverage(camera, c.store.segments, from, to, { gaps: c.store.gaps, now: this.clock.now(), ...(c.openGap ? { open: c.openGap } : {}) });
+    return coverage(camera, c.store.segments, from, to, {
+      gaps: c.store.gaps,
+      now: this.clock.now(),
+      ...(c.openGap ? { open: c.openGap } : {}),
+    });
   }
 
   /** One MP4 from the keyframe at or before `from` to at or after `to`. Pin first if it must survive. */
@@ -154,7 +170,10 @@ export class Recorder implements Service {
 
   stats(): RecorderStats {
     const cameras = this.cameraStats();
-    const oldest = cameras.reduce<number | undefined>((m, c) => (c.oldest !== undefined && (m === undefined || c.oldest < m) ? c.oldest : m), undefined);
+    const oldest = cameras.reduce<number | undefined>(
+      (m, c) => (c.oldest !== undefined && (m === undefined || c.oldest < m) ? c.oldest : m),
+      undefined,
+    );
     return {
       bytes: cameras.reduce((n, c) => n + c.bytes, 0),
       ...(oldest !== undefined ? { oldest } : {}),
@@ -168,7 +187,10 @@ export class Recorder implements Service {
     const now = this.clock.now();
     return [...this.cams.values()].map((c) => {
       const segs = c.store.segments;
-      const newest = segs.reduce<number | undefined>((m, s) => (m === undefined || s.end > m ? s.end : m), undefined);
+      const newest = segs.reduce<number | undefined>(
+        (m, s) => (m === undefined || s.end > m ? s.end : m),
+        undefined,
+      );
       return {
         camera: c.name,
         state: c.state,
@@ -186,7 +208,13 @@ export class Recorder implements Service {
     this.cam(camera);
     if (!this.holds) throw new Error('recorder is not started');
     const hold = await this.holds.pin(camera, from, to, reason, until);
-    this.log.info('footage pinned', { camera, from: new Date(from).toISOString(), to: new Date(to).toISOString(), reason, id: hold.id });
+    this.log.info('footage pinned', {
+      camera,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      reason,
+      id: hold.id,
+    });
     return hold;
   }
 
@@ -208,7 +236,9 @@ export class Recorder implements Service {
       return;
     }
     this.enforcing = this.enforce()
-      .catch((err: unknown) => this.log.error('retention pass failed', { error: redactText(String(err)), code: errnoCode(err) }))
+      .catch((err: unknown) =>
+        this.log.error('retention pass failed', { error: redactText(String(err)), code: errnoCode(err) }),
+      )
       .finally(() => {
         this.enforcing = undefined;
         if (this.enforceAgain && this.started) {
@@ -251,7 +281,11 @@ export class Recorder implements Service {
   private setCritical(reasons: string[]): void {
     const was = this.critical.length > 0;
     this.critical = reasons;
-    if (reasons.length > 0 && !was) this.log.error('storage critical: held footage fills the storage; recording continues into the reserve', { reasons });
+    if (reasons.length > 0 && !was)
+      this.log.error(
+        'storage critical: held footage fills the storage; recording continues into the reserve',
+        { reasons },
+      );
     if (reasons.length === 0 && was) this.log.info('storage no longer critical');
   }
 
@@ -271,7 +305,9 @@ export class Recorder implements Service {
     } catch (err) {
       // A read-only volume must not stop the service: cameras report it and retry until it is writable.
       if (errnoCode(err) !== 'EROFS') throw err;
-      this.log.error(`storage is read-only: cannot write ${file}; recording resumes once ${this.dir} is writable`);
+      this.log.error(
+        `storage is read-only: cannot write ${file}; recording resumes once ${this.dir} is writable`,
+      );
     }
   }
 }

@@ -53,7 +53,11 @@ export function activeHolds(holds: readonly Hold[], now: number): Hold[] {
   return holds.filter((h) => h.until > now);
 }
 
-export function isPinned(seg: Pick<Segment, 'camera' | 'start' | 'end'>, holds: readonly Hold[], now: number): boolean {
+export function isPinned(
+  seg: Pick<Segment, 'camera' | 'start' | 'end'>,
+  holds: readonly Hold[],
+  now: number,
+): boolean {
   return holds.some((h) => h.until > now && h.camera === seg.camera && h.from < seg.end && h.to > seg.start);
 }
 
@@ -112,7 +116,8 @@ export function decideRetention(input: RetentionInput): RetentionDecision {
   if (policy.maxAgeMs !== undefined) {
     const cutoff = now - policy.maxAgeMs;
     for (const list of cams.values()) {
-      for (let i = 0; i < list.length && list[i]!.start < cutoff; i++) if (list[i]!.end < cutoff) evict(list[i]!);
+      for (let i = 0; i < list.length && list[i]!.start < cutoff; i++)
+        if (list[i]!.end < cutoff) evict(list[i]!);
     }
   }
 
@@ -154,7 +159,8 @@ export function decideRetention(input: RetentionInput): RetentionDecision {
   // 3. agent quota
   if (policy.maxBytes !== undefined) {
     const limit = policy.maxBytes;
-    if (!trimAll(() => liveBytes + pendingAll > limit)) reasons.push(`held footage fills the quota of ${limit} bytes`);
+    if (!trimAll(() => liveBytes + pendingAll > limit))
+      reasons.push(`held footage fills the quota of ${limit} bytes`);
   }
 
   // 4. free space on the volume, crediting what this pass already frees

@@ -47,11 +47,16 @@ export interface CoverageContext {
   toleranceMs?: number;
 }
 
-function causeFor(hole: Interval, ctx: CoverageContext, oldest: number | undefined): Pick<Gap, 'cause' | 'detail'> {
+function causeFor(
+  hole: Interval,
+  ctx: CoverageContext,
+  oldest: number | undefined,
+): Pick<Gap, 'cause' | 'detail'> {
   let best: Gap | undefined;
   let bestOverlap = 0;
   const candidates: Gap[] = [...ctx.gaps];
-  if (ctx.open) candidates.push({ from: ctx.open.from, to: ctx.now, cause: ctx.open.cause, detail: ctx.open.detail });
+  if (ctx.open)
+    candidates.push({ from: ctx.open.from, to: ctx.now, cause: ctx.open.cause, detail: ctx.open.detail });
   for (const g of candidates) {
     const ov = Math.min(g.to, hole.to) - Math.max(g.from, hole.from);
     if (ov > bestOverlap) {
@@ -60,12 +65,19 @@ function causeFor(hole: Interval, ctx: CoverageContext, oldest: number | undefin
     }
   }
   if (best) return best.detail ? { cause: best.cause, detail: best.detail } : { cause: best.cause };
-  if (oldest === undefined || hole.to <= oldest) return { cause: 'unknown', detail: 'before the oldest footage (evicted or never recorded)' };
+  if (oldest === undefined || hole.to <= oldest)
+    return { cause: 'unknown', detail: 'before the oldest footage (evicted or never recorded)' };
   return { cause: 'unknown', detail: 'no record of why' };
 }
 
 /** Covered intervals and gaps of [from, to) for one camera. */
-export function coverage(camera: string, segs: readonly Segment[], from: number, to: number, ctx: CoverageContext): Coverage {
+export function coverage(
+  camera: string,
+  segs: readonly Segment[],
+  from: number,
+  to: number,
+  ctx: CoverageContext,
+): Coverage {
   const tol = ctx.toleranceMs ?? GAP_TOLERANCE_MS;
   const covered: Interval[] = [];
   for (const s of overlapping(segs, from, to)) {

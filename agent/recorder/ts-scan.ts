@@ -55,7 +55,11 @@ export interface TsScan {
 
 function readTs(b: Uint8Array, o: number): number {
   // 33-bit PTS/DTS spread over 5 bytes with marker bits (13818-1 2.4.3.7).
-  const b0 = b[o]!, b1 = b[o + 1]!, b2 = b[o + 2]!, b3 = b[o + 3]!, b4 = b[o + 4]!;
+  const b0 = b[o]!,
+    b1 = b[o + 1]!,
+    b2 = b[o + 2]!,
+    b3 = b[o + 3]!,
+    b4 = b[o + 4]!;
   return ((b0 >> 1) & 0x07) * 2 ** 30 + ((b1 << 22) | ((b2 >> 1) << 15) | (b3 << 7) | (b4 >> 1));
 }
 
@@ -135,7 +139,7 @@ class Parser {
     const s = this.section(p);
     if (!s || s[0] !== 0x02) return;
     const infoLen = ((s[10]! & 0x0f) << 8) | s[11]!;
-    for (let i = 12 + infoLen; i + 5 <= s.length; ) {
+    for (let i = 12 + infoLen; i + 5 <= s.length;) {
       const type = s[i]!;
       const pid = ((s[i + 1]! & 0x1f) << 8) | s[i + 2]!;
       const esLen = ((s[i + 3]! & 0x0f) << 8) | s[i + 4]!;
@@ -264,6 +268,10 @@ export async function scanTs(file: string, opts: ScanOptions = {}): Promise<TsSc
     resyncBytes,
     // ffmpeg's mpegts probe wants a run of packets before it accepts a file: fewer than
     // MIN_PACKETS is a fragment no player opens, however well formed.
-    playable: parser.videoPid >= 0 && parser.firstKeyframeAt >= 0 && parser.frames > parser.firstKeyframeAt + 1 && parser.packets >= MIN_PACKETS,
+    playable:
+      parser.videoPid >= 0 &&
+      parser.firstKeyframeAt >= 0 &&
+      parser.frames > parser.firstKeyframeAt + 1 &&
+      parser.packets >= MIN_PACKETS,
   };
 }

@@ -27,17 +27,41 @@ export interface Probe {
 
 /** ffprobe as the judge of "playable": it must parse the file and find a video stream. */
 export async function probe(file: string): Promise<Probe> {
-  const { stdout } = await execFileP(ffprobePath(), ['-v', 'error', '-show_entries', 'format=start_time,duration:stream=codec_type,codec_name', '-of', 'json', file]);
+  const { stdout } = await execFileP(ffprobePath(), [
+    '-v',
+    'error',
+    '-show_entries',
+    'format=start_time,duration:stream=codec_type,codec_name',
+    '-of',
+    'json',
+    file,
+  ]);
   return JSON.parse(stdout) as Probe;
 }
 
 /** Decodes the video and counts frames (ffprobe -count_frames): > 0 means the file really plays. */
 export async function countFrames(file: string): Promise<number> {
-  const { stdout } = await execFileP(ffprobePath(), ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]);
+  const { stdout } = await execFileP(ffprobePath(), [
+    '-v',
+    'error',
+    '-count_frames',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=nb_read_frames',
+    '-of',
+    'csv=p=0',
+    file,
+  ]);
   return Number(stdout.trim().split(/\s+/)[0]);
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 90_000, everyMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 90_000,
+  everyMs = 250,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -47,13 +71,19 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | false |
   }
 }
 
-export async function readJournal(dir: string, camera: string): Promise<FoldedJournal & { lines: number; state: string }> {
+export async function readJournal(
+  dir: string,
+  camera: string,
+): Promise<FoldedJournal & { lines: number; state: string }> {
   const loaded = await loadJournal(cameraPaths(dir, camera).journal);
   return { ...foldJournal(camera, loaded.lines), lines: loaded.lines.length, state: loaded.state };
 }
 
 /** Segment files present in hour folders and in incoming/ (relative to the camera folder). */
-export function filesOnDisk(dir: string, camera: string): { hour: string[]; incoming: string[]; bytes: number } {
+export function filesOnDisk(
+  dir: string,
+  camera: string,
+): { hour: string[]; incoming: string[]; bytes: number } {
   const root = cameraPaths(dir, camera).root;
   const hour: string[] = [];
   const incoming: string[] = [];
@@ -97,14 +127,20 @@ export interface CliProcess {
 /** Runs `camconnect ARGS` from the TypeScript sources (tsx), as a separate process we can kill -9. */
 export function runCli(args: string[]): CliProcess {
   const code = `import { main } from ${JSON.stringify(path.join(ROOT, 'cli/main.ts'))}; process.exitCode = await main(process.argv);`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, 'camconnect', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CAMCONNECT_LOG_LEVEL: 'debug' },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', code, 'camconnect', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CAMCONNECT_LOG_LEVEL: 'debug' },
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (c, s) => resolve({ code: c, signal: s })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (c, s) => resolve({ code: c, signal: s })),
+  );
   return { child, output: () => out, exited };
 }

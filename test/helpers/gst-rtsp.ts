@@ -51,7 +51,10 @@ export async function startGstRtspServer(opts: GstServerOptions = {}): Promise<G
     if (stderr.length < 8000) stderr += d.toString();
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`GStreamer RTSP server did not start: ${stderr}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`GStreamer RTSP server did not start: ${stderr}`)),
+      30_000,
+    );
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       const m = /^READY (\d+)$/.exec(line);
       if (m) {
@@ -69,7 +72,9 @@ export async function startGstRtspServer(opts: GstServerOptions = {}): Promise<G
     port,
     process: child,
     url(mount = '/cam', credentials) {
-      const auth = credentials ? `${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@` : '';
+      const auth = credentials
+        ? `${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@`
+        : '';
       return `rtsp://${auth}127.0.0.1:${port}${mount}`;
     },
     async stop() {

@@ -4,7 +4,17 @@
  * progress is salvaged when it holds a keyframe), every indexed segment
  * plays. And a damaged or lying journal is repaired from the files at start.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recorder } from '../../agent/recorder/index.js';
@@ -39,14 +49,27 @@ async function expectConsistent(dir: string, camera: string) {
 /** Wait until the segment being written holds at least `bytes` (so it has a keyframe). */
 async function midSegment(dir: string, camera: string, bytes = 24_000) {
   const inc = cameraPaths(dir, camera).incoming;
-  await waitFor('a segment in progress', () => readdirSync(inc).some((n) => statSync(path.join(inc, n)).size >= bytes));
+  await waitFor('a segment in progress', () =>
+    readdirSync(inc).some((n) => statSync(path.join(inc, n)).size >= bytes),
+  );
 }
 
 describe('recorder crash safety', () => {
   it('survives kill -9 of the agent: orphaned ffmpeg reaped, finished segments kept, partial salvaged', async () => {
     const dir = tmpDir('rec-crash-agent-');
     dirs.push(dir);
-    const args = ['agent', 'record', '--camera', `c1=${server.url()}`, '--dir', dir, '--segment-seconds', '2', '--min-free-bytes', '0'];
+    const args = [
+      'agent',
+      'record',
+      '--camera',
+      `c1=${server.url()}`,
+      '--dir',
+      dir,
+      '--segment-seconds',
+      '2',
+      '--min-free-bytes',
+      '0',
+    ];
     const first = runCli(args);
     await waitFor('3 segments', async () => (await readJournal(dir, 'c1')).segments.size >= 3, 120_000);
     await midSegment(dir, 'c1');
@@ -56,7 +79,11 @@ describe('recorder crash safety', () => {
     expect((await first.exited).signal).toBe('SIGKILL');
 
     const second = runCli(args);
-    await waitFor('3 more segments', async () => (await readJournal(dir, 'c1')).segments.size >= before.segments.size + 4, 120_000);
+    await waitFor(
+      '3 more segments',
+      async () => (await readJournal(dir, 'c1')).segments.size >= before.segments.size + 4,
+      120_000,
+    );
     second.child.kill('SIGINT');
     expect((await second.exited).code).toBe(0);
 
@@ -64,9 +91,13 @@ describe('recorder crash safety', () => {
     for (const [file, seg] of before.segments) expect(after.segments.get(file)?.sha256).toBe(seg.sha256);
     expect(second.output()).toMatch(/salvaged/);
     // The orphan ffmpeg is gone (reaped by the second agent, or dead of SIGPIPE).
-    expect(existsSync(`/proc/${orphan}/cmdline`) && readFileSync(`/proc/${orphan}/cmdline`, 'utf8').includes(dir)).toBe(false);
+    expect(
+      existsSync(`/proc/${orphan}/cmdline`) && readFileSync(`/proc/${orphan}/cmdline`, 'utf8').includes(dir),
+    ).toBe(false);
     expect(filesOnDisk(dir, 'c1').incoming).toEqual([]);
-    for (const g of after.gaps.filter((g) => g.from >= Math.max(...[...before.segments.values()].map((s) => s.end)) - 1)) {
+    for (const g of after.gaps.filter(
+      (g) => g.from >= Math.max(...[...before.segments.values()].map((s) => s.end)) - 1,
+    )) {
       expect(['agent-crashed', 'agent-stopped']).toContain(g.cause);
     }
   });
@@ -89,7 +120,11 @@ describe('recorder crash safety', () => {
       await midSegment(dir, 'c1');
       const n = rec.stats().cameras[0]!.segments;
       process.kill(Number(readFileSync(cameraPaths(dir, 'c1').pidfile, 'utf8')), 'SIGKILL');
-      await waitFor('recording again', () => rec.stats().cameras[0]!.restarts >= 1 && rec.stats().cameras[0]!.segments >= n + 4, 120_000);
+      await waitFor(
+        'recording again',
+        () => rec.stats().cameras[0]!.restarts >= 1 && rec.stats().cameras[0]!.segments >= n + 4,
+        120_000,
+      );
     } finally {
       await rec.stop();
     }
@@ -102,7 +137,12 @@ describe('recorder crash safety', () => {
     const dir = tmpDir('rec-crash-journal-');
     dirs.push(dir);
     const mk = () =>
-      new Recorder({ dir, segmentSeconds: 2, retention: { minFreeBytes: 0 }, cameras: [{ name: 'c1', url: server.url() }] });
+      new Recorder({
+        dir,
+        segmentSeconds: 2,
+        retention: { minFreeBytes: 0 },
+        cameras: [{ name: 'c1', url: server.url() }],
+      });
     let rec = mk();
     await rec.start(AbortSignal.timeout(30_000));
     await waitFor('4 segments', () => rec.stats().cameras[0]!.segments >= 4, 120_000);

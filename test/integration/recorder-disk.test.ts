@@ -50,41 +50,70 @@ afterAll(async () => {
 describe.skipIf(!isRoot)('recorder on a full or read-only disk', () => {
   it('reports a full disk clearly and resumes when space returns', async () => {
     const dir = mountTmpfs(20);
-    const rec = new Recorder({ dir, segmentSeconds: 2, retention: { minFreeBytes: 0 }, backoff: { baseMs: 500, maxMs: 3000 }, cameras: [{ name: 'c1', url: server.url() }] });
+    const rec = new Recorder({
+      dir,
+      segmentSeconds: 2,
+      retention: { minFreeBytes: 0 },
+      backoff: { baseMs: 500, maxMs: 3000 },
+      cameras: [{ name: 'c1', url: server.url() }],
+    });
     await rec.start(AbortSignal.timeout(30_000));
     try {
       await waitFor('2 segments', () => rec.stats().cameras[0]!.segments >= 2, 120_000);
       const filler = path.join(dir, 'filler');
       fill(filler);
-      const cam = await waitFor('disk full reported', () => {
-        const c = rec.stats().cameras[0]!;
-        return c.detail?.includes('storage full') ? c : undefined;
-      }, 120_000);
+      const cam = await waitFor(
+        'disk full reported',
+        () => {
+          const c = rec.stats().cameras[0]!;
+          return c.detail?.includes('storage full') ? c : undefined;
+        },
+        120_000,
+      );
       expect(cam.state === 'retrying' || cam.state === 'degraded').toBe(true);
       expect(rec.health().detail).toMatch(/c1: storage full: no space left/);
       const n = rec.stats().cameras[0]!.segments;
       unlinkSync(filler);
-      await waitFor('recording again', () => rec.stats().cameras[0]!.state === 'recording' && rec.stats().cameras[0]!.segments >= n + 2, 120_000);
+      await waitFor(
+        'recording again',
+        () => rec.stats().cameras[0]!.state === 'recording' && rec.stats().cameras[0]!.segments >= n + 2,
+        120_000,
+      );
     } finally {
       await rec.stop();
     }
     const j = await readJournal(dir, 'c1');
     expect(j.gaps.some((g) => g.cause === 'disk-full')).toBe(true);
-    for (const s of j.segments.values()) expect(await countFrames(path.join(dir, 'c1', s.file))).toBeGreaterThan(0);
+    for (const s of j.segments.values())
+      expect(await countFrames(path.join(dir, 'c1', s.file))).toBeGreaterThan(0);
   });
 
   it('reports a read-only disk clearly and starts recording once it is writable', async () => {
     const dir = mountTmpfs(20);
     mkdirSync(path.join(dir, 'c1'));
     execFileSync('mount', ['-o', 'remount,ro', dir]);
-    const rec = new Recorder({ dir, segmentSeconds: 2, retention: { minFreeBytes: 0 }, backoff: { baseMs: 500, maxMs: 3000 }, cameras: [{ name: 'c1', url: server.url() }] });
+    const rec = new Recorder({
+      dir,
+      segmentSeconds: 2,
+      retention: { minFreeBytes: 0 },
+      backoff: { baseMs: 500, maxMs: 3000 },
+      cameras: [{ name: 'c1', url: server.url() }],
+    });
     await rec.start(AbortSignal.timeout(30_000));
     try {
-      await waitFor('read-only reported', () => rec.stats().cameras[0]!.detail?.includes('read-only'), 60_000);
+      await waitFor(
+        'read-only reported',
+        () => rec.stats().cameras[0]!.detail?.includes('read-only'),
+        60_000,
+      );
       expect(rec.health().state).toBe('degraded');
       expect(rec.health().detail).toMatch(/c1: storage is read-only/);
       execFileSync('mount', ['-o', 'remount,rw', dir]);
-      await waitFor('recording', () => rec.stats().cameras[0]!.state === 'recording' && rec.stats().cameras[0]!.segments >= 2, 120_000);
+      await waitFor(
+        'recording',
+        () => rec.stats().cameras[0]!.state === 'recording' && rec.stats().cameras[0]!.segments >= 2,
+        120_000,
+      );
     } finally {
       await rec.stop();
     }

@@ -9,7 +9,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recorder } from '../../agent/recorder/index.js';
 import { createLogger } from '../../lib/log.js';
-import { countFrames, filesOnDisk, probe, readJournal, runCli, tmpDir, waitFor } from '../helpers/gst-recorder.js';
+import {
+  countFrames,
+  filesOnDisk,
+  probe,
+  readJournal,
+  runCli,
+  tmpDir,
+  waitFor,
+} from '../helpers/gst-recorder.js';
 import { startGstRtspServer, type GstServer } from '../helpers/gst-rtsp.js';
 
 const PASSWORD = 'Sup3r-S3cret';
@@ -39,7 +47,12 @@ describe('recorder with the GStreamer RTSP server', () => {
       ],
     });
     await rec.start(AbortSignal.timeout(60_000));
-    await waitFor('5 segments per transport', () => ['tcp', 'udp'].every((c) => (rec.stats().cameras.find((s) => s.camera === c)?.segments ?? 0) >= 5), 120_000);
+    await waitFor(
+      '5 segments per transport',
+      () =>
+        ['tcp', 'udp'].every((c) => (rec.stats().cameras.find((s) => s.camera === c)?.segments ?? 0) >= 5),
+      120_000,
+    );
   });
 
   afterAll(async () => {
@@ -48,25 +61,29 @@ describe('recorder with the GStreamer RTSP server', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(['tcp', 'udp'])('records playable segments with audio over %s, and the journal matches the files', async (camera) => {
-    const j = await readJournal(dir, camera);
-    expect(j.state).toBe('ok');
-    const segs = [...j.segments.values()].sort((a, b) => a.start - b.start);
-    expect(segs.length).toBeGreaterThanOrEqual(5);
-    const disk = filesOnDisk(dir, camera);
-    // Journal complete: every indexed file exists, every finished file is indexed.
-    expect(disk.hour).toEqual(segs.map((s) => s.file).sort());
-    for (const s of segs) {
-      expect(s.keyframe).toBe(true);
-      expect(s.audio).toBe(true);
-      expect(s.end).toBeGreaterThan(s.start);
-      const p = await probe(path.join(dir, camera, s.file));
-      expect(p.streams.map((x) => x.codec_name).sort()).toEqual(['aac', 'h264']);
-      expect(Number(p.format.duration)).toBeGreaterThan(0);
-    }
-    // Segments of one run are contiguous in wall-clock time.
-    for (let i = 1; i < segs.length; i++) expect(Math.abs(segs[i]!.start - segs[i - 1]!.end)).toBeLessThan(1000);
-  });
+  it.each(['tcp', 'udp'])(
+    'records playable segments with audio over %s, and the journal matches the files',
+    async (camera) => {
+      const j = await readJournal(dir, camera);
+      expect(j.state).toBe('ok');
+      const segs = [...j.segments.values()].sort((a, b) => a.start - b.start);
+      expect(segs.length).toBeGreaterThanOrEqual(5);
+      const disk = filesOnDisk(dir, camera);
+      // Journal complete: every indexed file exists, every finished file is indexed.
+      expect(disk.hour).toEqual(segs.map((s) => s.file).sort());
+      for (const s of segs) {
+        expect(s.keyframe).toBe(true);
+        expect(s.audio).toBe(true);
+        expect(s.end).toBeGreaterThan(s.start);
+        const p = await probe(path.join(dir, camera, s.file));
+        expect(p.streams.map((x) => x.codec_name).sort()).toEqual(['aac', 'h264']);
+        expect(Number(p.format.duration)).toBeGreaterThan(0);
+      }
+      // Segments of one run are contiguous in wall-clock time.
+      for (let i = 1; i < segs.length; i++)
+        expect(Math.abs(segs[i]!.start - segs[i - 1]!.end)).toBeLessThan(1000);
+    },
+  );
 
   it('cuts a clip from the keyframe at or before "from" to at or after "to" (API and CLI, while recording)', async () => {
     const segs = rec.segments('tcp', 0, Date.now());
@@ -84,9 +101,25 @@ describe('recorder with the GStreamer RTSP server', () => {
     expect(await countFrames(out)).toBeGreaterThanOrEqual(Math.floor(((to - from) / 1000) * 15));
 
     const cliOut = path.join(dir, 'cli-clip.mp4');
-    const cli = runCli(['agent', 'clip', '--dir', dir, '--camera', 'tcp', '--from', new Date(from).toISOString(), '--to', new Date(to).toISOString(), '--out', cliOut]);
+    const cli = runCli([
+      'agent',
+      'clip',
+      '--dir',
+      dir,
+      '--camera',
+      'tcp',
+      '--from',
+      new Date(from).toISOString(),
+      '--to',
+      new Date(to).toISOString(),
+      '--out',
+      cliOut,
+    ]);
     expect((await cli.exited).code).toBe(0);
-    const printed = JSON.parse(cli.output().slice(cli.output().indexOf('{'))) as { start: string; complete: boolean };
+    const printed = JSON.parse(cli.output().slice(cli.output().indexOf('{'))) as {
+      start: string;
+      complete: boolean;
+    };
     expect(Date.parse(printed.start)).toBeLessThanOrEqual(from);
     expect(Number((await probe(cliOut)).format.duration)).toBeGreaterThanOrEqual((to - from) / 1000);
   });

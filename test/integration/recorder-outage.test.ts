@@ -44,13 +44,21 @@ describe('recorder when a camera goes away', () => {
 
     await server.stop();
     const downAt = Date.now();
-    await waitFor('both cameras notice', () => cams().every((c) => c.state === 'retrying' || c.state === 'degraded'), 60_000);
+    await waitFor(
+      'both cameras notice',
+      () => cams().every((c) => c.state === 'retrying' || c.state === 'degraded'),
+      60_000,
+    );
     const elapsed = Date.now() - downAt;
     await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - elapsed)));
     server = await startGstRtspServer({ port });
     const upAt = Date.now();
     const counts = new Map(cams().map((c) => [c.camera, c.segments]));
-    await waitFor('recording again', () => cams().every((c) => c.state === 'recording' && c.segments >= counts.get(c.camera)! + 2), 120_000);
+    await waitFor(
+      'recording again',
+      () => cams().every((c) => c.state === 'recording' && c.segments >= counts.get(c.camera)! + 2),
+      120_000,
+    );
     await rec.stop();
 
     for (const camera of ['tcp', 'udp']) {
@@ -95,10 +103,13 @@ describe('recorder when a camera goes away', () => {
       server.process.kill('SIGCONT');
     }
     const n = rec.stats().cameras[0]!.segments;
-    await waitFor('recording again', () => rec.stats().cameras[0]!.state === 'recording' && rec.stats().cameras[0]!.segments >= n + 2, 120_000);
+    await waitFor(
+      'recording again',
+      () => rec.stats().cameras[0]!.state === 'recording' && rec.stats().cameras[0]!.segments >= n + 2,
+      120_000,
+    );
     await rec.stop();
     const gap = (await readJournal(dir, 'c1')).gaps.find((g) => g.to > frozenAt);
     expect(gap?.cause).toBe('stalled');
   });
 });
-

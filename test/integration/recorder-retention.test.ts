@@ -25,14 +25,25 @@ describe('recorder retention and holds', () => {
     const dir = tmpDir('rec-quota-');
     dirs.push(dir);
     const QUOTA = 400_000; // about ten 2-second segments of the test stream
-    const rec = new Recorder({ dir, segmentSeconds: 2, retention: { maxBytes: QUOTA, minFreeBytes: 0 }, cameras: [{ name: 'c1', url: server.url() }] });
+    const rec = new Recorder({
+      dir,
+      segmentSeconds: 2,
+      retention: { maxBytes: QUOTA, minFreeBytes: 0 },
+      cameras: [{ name: 'c1', url: server.url() }],
+    });
     await rec.start(AbortSignal.timeout(30_000));
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, filesOnDisk(dir, 'c1').bytes)), 200);
     try {
       await waitFor('3 segments', () => rec.stats().cameras[0]!.segments >= 3, 120_000);
       const early = rec.segments('c1', 0, Date.now()).slice(1, 3);
-      const hold = await rec.pin('c1', early[0]!.start + 100, early[1]!.end - 100, 'case 2025-0042', Date.now() + 3_600_000);
+      const hold = await rec.pin(
+        'c1',
+        early[0]!.start + 100,
+        early[1]!.end - 100,
+        'case 2025-0042',
+        Date.now() + 3_600_000,
+      );
       expect(rec.listHolds().map((h) => h.id)).toEqual([hold.id]);
       // Record until retention has evicted a quota's worth of segments.
       await waitFor('retention at work', () => retentionDeletes(dir) >= 10, 240_000, 1000);
@@ -45,7 +56,10 @@ describe('recorder retention and holds', () => {
       expect(rec.health().storageCritical).toBe(false);
       // Unpinning lets the held segments go at the next pass.
       expect(await rec.unpin(hold.id)).toBe(true);
-      await waitFor('held segments evicted after unpin', () => !rec.segments('c1', 0, Date.now()).some((s) => s.file === early[0]!.file));
+      await waitFor(
+        'held segments evicted after unpin',
+        () => !rec.segments('c1', 0, Date.now()).some((s) => s.file === early[0]!.file),
+      );
     } finally {
       clearInterval(sampler);
       await rec.stop();
@@ -57,12 +71,21 @@ describe('recorder retention and holds', () => {
   it('reports storage critical when holds alone fill the quota, and keeps recording', async () => {
     const dir = tmpDir('rec-critical-');
     dirs.push(dir);
-    const rec = new Recorder({ dir, segmentSeconds: 2, retention: { maxBytes: 150_000, minFreeBytes: 0 }, cameras: [{ name: 'c1', url: server.url() }] });
+    const rec = new Recorder({
+      dir,
+      segmentSeconds: 2,
+      retention: { maxBytes: 150_000, minFreeBytes: 0 },
+      cameras: [{ name: 'c1', url: server.url() }],
+    });
     await rec.start(AbortSignal.timeout(30_000));
     try {
       const now = Date.now();
       await rec.pin('c1', now - 60_000, now + 3_600_000, 'everything is evidence', now + 3_600_000);
-      const h = await waitFor('storage critical', () => (rec.health().storageCritical ? rec.health() : undefined), 120_000);
+      const h = await waitFor(
+        'storage critical',
+        () => (rec.health().storageCritical ? rec.health() : undefined),
+        120_000,
+      );
       expect(h.state).toBe('degraded');
       expect(h.detail).toMatch(/storage critical/);
       const n = rec.stats().cameras[0]!.segments;
@@ -79,5 +102,9 @@ describe('recorder retention and holds', () => {
 
 /** Number of segments retention has deleted so far (journal "del" lines). */
 function retentionDeletes(dir: string): number {
-  return (readFileSync(path.join(dir, 'c1', 'journal.jsonl'), 'utf8').match(/"t":"del","file":"[^"]+","reason":"retention"/g) ?? []).length;
+  return (
+    readFileSync(path.join(dir, 'c1', 'journal.jsonl'), 'utf8').match(
+      /"t":"del","file":"[^"]+","reason":"retention"/g,
+    ) ?? []
+  ).length;
 }

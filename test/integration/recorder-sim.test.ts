@@ -13,7 +13,8 @@ import { countFrames, filesOnDisk, probe, readJournal, tmpDir, waitFor } from '.
 
 const USER = 'operator';
 const PASSWORD = 'Fleet-Pa55word';
-const withCreds = (url: string, password = PASSWORD) => url.replace('rtsp://', `rtsp://${USER}:${encodeURIComponent(password)}@`);
+const withCreds = (url: string, password = PASSWORD) =>
+  url.replace('rtsp://', `rtsp://${USER}:${encodeURIComponent(password)}@`);
 
 describe('recorder with the simulated cameras', () => {
   let fleet: SimulatorFleet;
@@ -21,7 +22,14 @@ describe('recorder with the simulated cameras', () => {
   let dir: string;
 
   beforeAll(async () => {
-    fleet = new SimulatorFleet({ cameras: 2, rtspPort: 0, onvif: false, username: USER, password: PASSWORD, log: silentLogger });
+    fleet = new SimulatorFleet({
+      cameras: 2,
+      rtspPort: 0,
+      onvif: false,
+      username: USER,
+      password: PASSWORD,
+      log: silentLogger,
+    });
     await fleet.start(AbortSignal.timeout(240_000));
     const [c1, c2] = fleet.cameras();
     dir = tmpDir('rec-sim-');
@@ -36,7 +44,15 @@ describe('recorder with the simulated cameras', () => {
       ],
     });
     await rec.start(AbortSignal.timeout(30_000));
-    await waitFor('4 segments per transport', () => rec.stats().cameras.filter((c) => c.camera !== 'wrongpass').every((c) => c.segments >= 4), 180_000);
+    await waitFor(
+      '4 segments per transport',
+      () =>
+        rec
+          .stats()
+          .cameras.filter((c) => c.camera !== 'wrongpass')
+          .every((c) => c.segments >= 4),
+      180_000,
+    );
   });
 
   afterAll(async () => {
@@ -45,17 +61,20 @@ describe('recorder with the simulated cameras', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(['tcp', 'udp'])('records playable 720p segments over %s with a complete journal', async (camera) => {
-    const j = await readJournal(dir, camera);
-    const segs = [...j.segments.values()];
-    expect(filesOnDisk(dir, camera).hour).toEqual(segs.map((s) => s.file).sort());
-    for (const s of segs) {
-      expect(s.keyframe).toBe(true);
-      const file = path.join(dir, camera, s.file);
-      expect((await probe(file)).streams.some((x) => x.codec_name === 'h264')).toBe(true);
-      expect(await countFrames(file)).toBeGreaterThan(0);
-    }
-  });
+  it.each(['tcp', 'udp'])(
+    'records playable 720p segments over %s with a complete journal',
+    async (camera) => {
+      const j = await readJournal(dir, camera);
+      const segs = [...j.segments.values()];
+      expect(filesOnDisk(dir, camera).hour).toEqual(segs.map((s) => s.file).sort());
+      for (const s of segs) {
+        expect(s.keyframe).toBe(true);
+        const file = path.join(dir, camera, s.file);
+        expect((await probe(file)).streams.some((x) => x.codec_name === 'h264')).toBe(true);
+        expect(await countFrames(file)).toBeGreaterThan(0);
+      }
+    },
+  );
 
   it('cuts a clip covering the window', async () => {
     const segs = rec.segments('tcp', 0, Date.now());
@@ -68,7 +87,9 @@ describe('recorder with the simulated cameras', () => {
   });
 
   it('reports a wrong password as an authentication failure', async () => {
-    const c = await waitFor('auth failure', () => rec.stats().cameras.find((x) => x.camera === 'wrongpass' && x.detail));
+    const c = await waitFor('auth failure', () =>
+      rec.stats().cameras.find((x) => x.camera === 'wrongpass' && x.detail),
+    );
     expect(c.detail).toMatch(/authentication failed/);
   });
 });

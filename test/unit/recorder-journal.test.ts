@@ -19,7 +19,16 @@ function tmp(): string {
 const S = 1000;
 function seg(i: number, len = 10 * S, at = 1_700_000_000_000): Segment {
   const start = at + i * len;
-  return { camera: 'c', file: segmentRelPath(start), start, end: start + len, bytes: 10, sha256: 'a'.repeat(64), keyframe: true, audio: false };
+  return {
+    camera: 'c',
+    file: segmentRelPath(start),
+    start,
+    end: start + len,
+    bytes: 10,
+    sha256: 'a'.repeat(64),
+    keyframe: true,
+    audio: false,
+  };
 }
 
 describe('recorder paths', () => {
@@ -40,7 +49,10 @@ describe('recorder journal', () => {
     const w = new JournalWriter(file);
     await w.open();
     await w.append({ v: 1, t: 'start', at: 1 }, segLine(seg(0)), segLine(seg(1)), segLine(seg(2)));
-    await w.append({ v: 1, t: 'del', file: seg(0).file, reason: 'retention' }, { v: 1, t: 'gap', from: 5, to: 6, cause: 'stalled' });
+    await w.append(
+      { v: 1, t: 'del', file: seg(0).file, reason: 'retention' },
+      { v: 1, t: 'gap', from: 5, to: 6, cause: 'stalled' },
+    );
     await w.close();
     const loaded = await loadJournal(file);
     expect(loaded.state).toBe('ok');
@@ -69,7 +81,10 @@ describe('recorder journal', () => {
 
   it('reports damage before the last line (so the recorder rebuilds instead of guessing)', async () => {
     const file = path.join(tmp(), 'journal.jsonl');
-    writeFileSync(file, [JSON.stringify(segLine(seg(0))), 'not json', JSON.stringify(segLine(seg(1)))].join('\n') + '\n');
+    writeFileSync(
+      file,
+      [JSON.stringify(segLine(seg(0))), 'not json', JSON.stringify(segLine(seg(1)))].join('\n') + '\n',
+    );
     const loaded = await loadJournal(file);
     expect(loaded.state).toBe('damaged');
     expect(loaded.damagedLine).toBe(2);
@@ -86,13 +101,19 @@ describe('recorder timeline', () => {
   const at = segs[0]!.start;
 
   it('finds segments overlapping a window', () => {
-    expect(overlapping(segs, at + 15 * S, at + 25 * S).map((s) => s.start)).toEqual([at + 10 * S, at + 20 * S]);
+    expect(overlapping(segs, at + 15 * S, at + 25 * S).map((s) => s.start)).toEqual([
+      at + 10 * S,
+      at + 20 * S,
+    ]);
     expect(overlapping(segs, at + 35 * S, at + 45 * S)).toEqual([]);
     expect(overlapping(segs, at - 5 * S, at + 1)).toHaveLength(1);
   });
 
   it('reports covered spans and gaps with the journaled cause', () => {
-    const c = coverage('c', segs, at, at + 70 * S, { gaps: [{ from: at + 30 * S, to: at + 50 * S, cause: 'camera-unreachable' }], now: at + 100 * S });
+    const c = coverage('c', segs, at, at + 70 * S, {
+      gaps: [{ from: at + 30 * S, to: at + 50 * S, cause: 'camera-unreachable' }],
+      now: at + 100 * S,
+    });
     expect(c.covered).toEqual([
       { from: at, to: at + 30 * S },
       { from: at + 50 * S, to: at + 70 * S },
@@ -102,7 +123,11 @@ describe('recorder timeline', () => {
   });
 
   it('reports the gap still open (camera down now) and does not call the future a gap', () => {
-    const c = coverage('c', segs, at + 60 * S, at + 200 * S, { gaps: [], open: { from: at + 70 * S, cause: 'auth-failed' }, now: at + 90 * S });
+    const c = coverage('c', segs, at + 60 * S, at + 200 * S, {
+      gaps: [],
+      open: { from: at + 70 * S, cause: 'auth-failed' },
+      now: at + 90 * S,
+    });
     expect(c.gaps).toEqual([{ from: at + 70 * S, to: at + 90 * S, cause: 'auth-failed' }]);
   });
 });

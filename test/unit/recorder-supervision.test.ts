@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.js';
 import { StreamAnchor } from '../../agent/recorder/anchor.js';
 import { Backoff, stallAfterMs } from '../../agent/recorder/backoff.js';
-import { classifyFsError, classifyStderr, parseSegmentListLine, recordArgs } from '../../agent/recorder/ffmpeg-cmd.js';
+import {
+  classifyFsError,
+  classifyStderr,
+  parseSegmentListLine,
+  recordArgs,
+} from '../../agent/recorder/ffmpeg-cmd.js';
 import { redactText } from '../../lib/redact.js';
 
 describe('recorder backoff', () => {
@@ -73,7 +78,12 @@ describe('recorder wall-clock anchoring', () => {
 
 describe('recorder ffmpeg command and stderr', () => {
   it('records by stream copy into segments, TCP by default, audio when present', () => {
-    const args = recordArgs({ url: 'rtsp://u:p@cam/x', transport: 'tcp', segmentSeconds: 60, outputPattern: '/d/in/r-%06d.ts' });
+    const args = recordArgs({
+      url: 'rtsp://u:p@cam/x',
+      transport: 'tcp',
+      segmentSeconds: 60,
+      outputPattern: '/d/in/r-%06d.ts',
+    });
     const s = args.join(' ');
     expect(s).toContain('-rtsp_transport tcp');
     expect(s).toContain('-map 0:v -map 0:a? -c copy');
@@ -85,17 +95,29 @@ describe('recorder ffmpeg command and stderr', () => {
   });
 
   it('parses segment list lines', () => {
-    expect(parseSegmentListLine('r1-000003.ts,6.936344,8.936344')).toEqual({ name: 'r1-000003.ts', startSec: 6.936344, endSec: 8.936344 });
+    expect(parseSegmentListLine('r1-000003.ts,6.936344,8.936344')).toEqual({
+      name: 'r1-000003.ts',
+      startSec: 6.936344,
+      endSec: 8.936344,
+    });
     expect(parseSegmentListLine('garbage')).toBeUndefined();
   });
 
   it('classifies ffmpeg errors into gap causes, without echoing credentials', () => {
-    const auth = classifyStderr(['[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized', 'rtsp://admin:hunter2@10.0.0.5/x: Server returned 401 Unauthorized (authorization failed)']);
+    const auth = classifyStderr([
+      '[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized',
+      'rtsp://admin:hunter2@10.0.0.5/x: Server returned 401 Unauthorized (authorization failed)',
+    ]);
     expect(auth?.cause).toBe('auth-failed');
     expect(auth?.message).not.toContain('hunter2');
-    expect(classifyStderr(['[tcp @ 0x1] Connection to tcp://127.0.0.1:1?timeout=0 failed: Connection refused'])?.cause).toBe('camera-unreachable');
+    expect(
+      classifyStderr(['[tcp @ 0x1] Connection to tcp://127.0.0.1:1?timeout=0 failed: Connection refused'])
+        ?.cause,
+    ).toBe('camera-unreachable');
     expect(classifyStderr(['rtsp://h/x: Connection timed out'])?.cause).toBe('camera-unreachable');
-    expect(classifyStderr(['[segment @ 0x1] Failed to open segment', 'x.ts: No space left on device'])?.cause).toBe('disk-full');
+    expect(
+      classifyStderr(['[segment @ 0x1] Failed to open segment', 'x.ts: No space left on device'])?.cause,
+    ).toBe('disk-full');
     expect(classifyStderr(['x.ts: Read-only file system'])?.cause).toBe('disk-read-only');
     expect(classifyStderr(['method DESCRIBE failed: 404 Not Found'])?.cause).toBe('stream-not-found');
     expect(classifyStderr(['something odd'])).toBeUndefined();
