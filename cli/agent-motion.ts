@@ -29,6 +29,7 @@ interface MotionOpts {
   inputFps: number;
   duration?: number;
   verbose?: boolean;
+  lowLatency?: boolean;
 }
 
 function number(name: string, min: number, max: number) {
@@ -85,6 +86,7 @@ export async function runMotion(o: MotionOpts): Promise<void> {
     live,
     baseTimeMs: o.start ?? Date.now(),
     nativeRate: o.realtime ?? false,
+    lowLatency: o.lowLatency ?? false,
     // A raw elementary stream has no container to say its rate.
     ...(raw
       ? {
@@ -135,6 +137,7 @@ export function registerMotionCommand(agent: Command): void {
     .option('--realtime', 'file input: read at its native rate, as a camera would send it')
     .option('--input-fps <N>', 'frame rate of a raw .h264/.h265 file', number('--input-fps', 1, 240), 15)
     .option('--duration <SECONDS>', 'stop after this long', number('--duration', 0, 1e9))
+    .option('--low-latency', 'thin frames in node, not ffmpeg: earlier onsets, a little more CPU')
     .option('--verbose', 'log every frame verdict to stderr')
     .action(async (o: MotionOpts) => {
       if (!o.camera.trim()) throw new UsageError('--camera needs an RTSP URL or a file');

@@ -42,6 +42,9 @@ export interface MediaProfile {
 export interface ClockReading {
   /** Camera clock minus agent clock, ms. */
   offsetMs: number;
+  /** What the reading proves: the offset lies in [lowMs, highMs]. */
+  lowMs: number;
+  highMs: number;
   /** The reading's uncertainty: half the round trip plus the camera's whole-second resolution. */
   uncertaintyMs: number;
 }
@@ -97,11 +100,16 @@ export class OnvifDeviceClient {
     if (fields.some((v) => v === undefined))
       throw this.fail('GetSystemDateAndTime', 'no UTCDateTime in the answer');
     const [y, mo, d, h, mi, s] = fields as number[];
-    // Whole seconds: the camera's time lies in [t, t + 1 s); take the middle.
-    const camera = Date.UTC(y!, mo! - 1, d, h, mi, s) + 500;
-    const mid = (sent + received) / 2;
-    this.clockOffsetMs = Math.round(camera - mid);
-    return { offsetMs: this.clockOffsetMs, uncertaintyMs: Math.round((received - sent) / 2 + 500) };
+    // Whole seconds, read at some instant between sent and received: the camera's time then
+    // lay in [t, t + 1 s). Estimate with the middles; keep the bounds for later refinement.
+    const t = Date.UTC(y!, mo! - 1, d, h, mi, s);
+    this.clockOffsetMs = Math.round(t + 500 - (sent + received) / 2);
+    return {
+      offsetMs: this.clockOffsetMs,
+      lowMs: Math.floor(t - received),
+      highMs: Math.ceil(t + 1000 - sent),
+      uncertaintyMs: Math.round((received - sent) / 2 + 500),
+    };
   }
 
   async deviceInformation(signal?: AbortSignal): Promise<DeviceInformation> {

@@ -2,18 +2,23 @@
  * Small grey frames from a camera's sub-stream (or a file), decoded by ffmpeg, each with its
  * stream timestamp, at the analysis rate.
  *
- * ffmpeg does the expensive part in C: decode, `scale` with area averaging (which also averages
- * sensor noise away), `format=gray` (the luma plane only), and `showinfo`, which logs each
- * frame's pts on stderr. Raw frames go to a pipe, flushed per frame.
+ * ffmpeg does the expensive part in C: decode (without the deblocking filter, see fullDecode),
+ * `select` (keep a frame when at least 0.95 of the analysis interval has passed since the last
+ * kept one: every 3rd frame of 15 fps, every 5th of 25 fps, whatever the camera's rate),
+ * `scale` with area averaging (which also averages sensor noise away), `format=gray` (the luma
+ * plane only), and `showinfo`, which logs each frame's pts on stderr. Raw frames go to a pipe,
+ * flushed per frame; frames and timestamps are paired here.
  *
- * Thinning to the analysis rate happens here, by pts, not in ffmpeg. Measured on the
- * simulator's live RTSP streams, ffmpeg 5.1 hands over a frame only when the next frame out of
- * the filter graph exists: with the `fps` or `select` filter thinning to 5 fps, that is one
- * whole analysis interval of added latency (200 ms at 5 fps; ~470 ms with fps). Passing every
- * decoded frame costs one source frame (67 ms at 15 fps) instead, and only ~5% more CPU (the
- * scale of the frames that are then dropped; decoding every frame is unavoidable anyway).
- * A frame is kept when at least 0.95 of the analysis interval has passed since the last kept
- * one: every 3rd frame of 15 fps, every 5th of 25 fps, whatever the camera's rate.
+ * Latency, measured on the simulator's live RTSP streams: ffmpeg 5.1 hands a frame to its output
+ * only when the next frame has come out of the filter graph, so thinning in ffmpeg costs one
+ * analysis interval (200 ms at 5 fps) on top of one source frame. Not the `fps` filter: it also
+ * waits for the frame after each slot (~470 ms in all). `lowLatency` passes every decoded frame
+ * and thins here instead (one source frame, 67 ms at 15 fps) for ~15% more CPU (bench/motion.ts).
+ * Either way onsets stay well inside the 1 s the RTCC needs; the default is the cheaper one.
+ *
+ * Per-frame timestamps make the output independent of the camera's frame rate (variable-rate
+ * cameras included): exact stream times for files, and for live streams WallClockMapper anchors
+ * them to the wall clock.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
@@ -32,6 +37,18 @@ export interface FrameReaderOptions {
   nativeRate?: boolean;
   /** Restrict ffmpeg to one decoding and one filtering thread: many cameras share few cores. */
   singleThread?: boolean;
+  /**
+   * Pass every decoded frame and thin here (one source frame of latency) instead of thinning in
+   * ffmpeg (one analysis interval of latency, less CPU). Default false; see the file comment.
+   */
+  lowLatency?: boolean;
+  /**
+   * Decode with H.264/HEVC's in-loop deblocking filter. Off by default (-skip_loop_filter all):
+   * it smooths block edges that the 4x area downscale averages away anyway, and skipping it
+   * saves ~20% of the decode, the bulk of the cost. The drift it lets into predicted frames
+   * ends at the next keyframe; accuracy on the simulator's scenes is unchanged.
+   */
+  fullDecode?: boolean;
 }
 
 /**
@@ -49,13 +66,15 @@ export function frameReaderArgs(
   const scale = [`scale=${o.width}:${o.height}:flags=area`, 'format=gray'];
   // The backslash escapes the comma from the filtergraph parser (no shell is involved).
   const select = `select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${(0.95 / o.fps).toFixed(4)})`;
-  const chain = output === 'pipe' ? [...scale, 'showinfo'] : [select, ...scale];
+  const thin = output === 'null' || !o.lowLatency ? [select] : [];
+  const chain = [...thin, ...scale, ...(output === 'pipe' ? ['showinfo=checksum=0'] : [])];
   return [
     ...['-hide_banner', '-nostdin', '-nostats', '-loglevel', output === 'pipe' ? 'info' : 'error'],
     // TCP interleaving: no lost packets (smeared frames look like motion); socket timeout 10 s.
     ...(isRtsp ? ['-rtsp_transport', 'tcp', '-timeout', '10000000'] : []),
     ...(o.nativeRate ? ['-re'] : []),
     ...threads,
+    ...(o.fullDecode ? [] : ['-skip_loop_filter', 'all']),
     ...(o.inputArgs ?? []),
     ...['-i', o.input, '-an', '-sn', '-dn', '-vf', chain.join(',')],
     // Every frame as decoded: no duplication or dropping by ffmpeg's output frame-rate logic.
@@ -68,6 +87,7 @@ export interface FrameReaderEvents {
   /**
    * A frame kept at the analysis rate. `index` counts kept frames from 0 in this ffmpeg run;
    * `ptsMs` is the frame's stream time (ms, the stream's own clock; the first need not be 0).
+   * `frame` is only valid during the call (the buffer is reused): copy what you keep.
    */
   frame(index: number, ptsMs: number, frame: Uint8Array): void;
   /** ffmpeg ended: `error` is undefined for a clean end of input. */
@@ -94,53 +114,65 @@ export class FrameReader {
     const args = frameReaderArgs(this.opts, info.capabilities.major);
     const child = spawn(info.ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    let pending: Buffer = Buffer.alloc(0);
     let index = 0;
     let tail: string[] = [];
     let partial = '';
     let ended = false;
-    // stdout (frames) and stderr (their pts) are separate pipes: pair them in order.
-    const frames: Uint8Array[] = [];
-    const stamps: number[] = [];
     const finish = (err: Error | undefined) => {
       if (ended) return;
       ended = true;
       this.child = undefined;
       this.on.end(err);
     };
+    // stdout (frames) and stderr (their pts) are separate pipes: pair them in order. The keep
+    // or drop decision is made when the pts arrives (usually first, as ffmpeg logs before it
+    // writes), so a dropped frame is never copied, and a kept one is handed over in place.
     const step = 1000 / this.opts.fps;
     let lastKept: number | undefined;
-    const drain = () => {
-      while (frames.length > 0 && stamps.length > 0) {
-        const pts = stamps.shift()!;
-        const frame = frames.shift()!;
-        // A pts going backwards (stream restart, clock jump) starts a new grid.
-        if (lastKept !== undefined && pts >= lastKept && pts - lastKept < 0.95 * step) continue;
-        lastKept = pts;
-        this.on.frame(index++, pts, frame);
+    const stamps: { pts: number; keep: boolean }[] = [];
+    const untimed: Uint8Array[] = [];
+    const stamp = (pts: number) => {
+      // A pts going backwards (stream restart, clock jump) starts a new grid.
+      const keep = lastKept === undefined || pts < lastKept || pts - lastKept >= 0.95 * step;
+      if (keep) lastKept = pts;
+      const frame = untimed.shift();
+      if (!frame) stamps.push({ pts, keep });
+      else if (keep) this.on.frame(index++, pts, frame);
+    };
+    const fill = new Uint8Array(size);
+    let filled = 0;
+    const complete = () => {
+      const s = stamps.shift();
+      if (s) {
+        if (s.keep) this.on.frame(index++, s.pts, fill);
+        return;
       }
-      if (frames.length > MAX_UNTIMED) {
+      untimed.push(fill.slice());
+      if (untimed.length > MAX_UNTIMED) {
         void this.stop();
         finish(new Error('ffmpeg gave frames without timestamps (showinfo output not understood)'));
       }
     };
     child.stdout.on('data', (chunk: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= size) {
-        frames.push(new Uint8Array(pending.subarray(0, size)));
-        pending = pending.subarray(size);
+      for (let off = 0; off < chunk.length;) {
+        const n = Math.min(size - filled, chunk.length - off);
+        fill.set(chunk.subarray(off, off + n), filled);
+        filled += n;
+        off += n;
+        if (filled === size) {
+          filled = 0;
+          complete();
+        }
       }
-      drain();
     });
     child.stderr.setEncoding('utf8').on('data', (s: string) => {
       const lines = (partial + s).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
         const m = PTS.exec(line);
-        if (m) stamps.push(Math.round(Number(m[1]) * 1000));
+        if (m) stamp(Math.round(Number(m[1]) * 1000));
         else if (line.trim() && !line.includes('Parsed_showinfo')) tail = [...tail, line.trim()].slice(-3);
       }
-      drain();
     });
     child.on('error', (err) => finish(err));
     child.on('close', (code, signal) => {
@@ -153,6 +185,11 @@ export class FrameReader {
 
   get running(): boolean {
     return this.child !== undefined;
+  }
+
+  /** The ffmpeg process id while it runs (health, benchmarks). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Ends ffmpeg (SIGTERM, then SIGKILL after 3 s) and resolves when it has exited. */

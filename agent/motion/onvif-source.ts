@@ -24,7 +24,7 @@ import type { Health, Service } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
 import { silentLogger } from '../../lib/log.js';
 import { CameraError } from '../cameras/errors.js';
-import { OnvifDeviceClient } from '../cameras/onvif-device.js';
+import { OnvifDeviceClient, type ClockReading } from '../cameras/onvif-device.js';
 import { PullPointSubscription, type MotionNotification } from '../cameras/onvif-events.js';
 import type { Credentials } from '../cameras/soap.js';
 import { closeEpisode, newEpisodeId } from './episodes.js';
@@ -70,6 +70,7 @@ export class OnvifMotionSource implements Service {
   /** Agent time of the "off" that will close the episode, and when to close it. */
   private pendingOff: { endedAt: number; dueMono: number } | undefined;
   private stuck = false;
+  private offset: OffsetEstimate | undefined;
   private state: Health = { state: 'stopped' };
   private counters = { subscriptions: 0, renewals: 0, pulls: 0, notifications: 0, failures: 0 };
 
@@ -123,7 +124,7 @@ export class OnvifMotionSource implements Service {
     let attempt = 0;
     while (!signal.aborted) {
       try {
-        await device.readClock(signal);
+        this.offset = new OffsetEstimate(await device.readClock(signal));
         const events = this.opts.eventsXaddr ?? (await device.services(signal)).events;
         if (!events)
           throw new CameraError(this.opts.cameraName, 'malformed', 'GetCapabilities', 'no event service');
@@ -167,7 +168,7 @@ export class OnvifMotionSource implements Service {
         const r = await sub.pull(wait, 32, 10_000, signal);
         this.counters.pulls++;
         this.state = { state: 'ok' };
-        for (const n of r.motion) this.onNotification(n, device.clockOffsetMs);
+        for (const n of r.motion) this.onNotification(n);
       }
     } finally {
       if (sub.active) {
@@ -179,15 +180,18 @@ export class OnvifMotionSource implements Service {
     }
   }
 
-  private onNotification(n: MotionNotification, offsetMs: number): void {
+  private onNotification(n: MotionNotification): void {
     this.counters.notifications++;
     this.opts.onNotification?.(n);
     if (n.operation === 'Deleted') this.states.delete(n.key);
     else this.states.set(n.key, n.isMotion);
     const now = this.clock.now();
-    let t = n.cameraTimeMs !== undefined ? n.cameraTimeMs - offsetMs : now;
-    // Nothing is received before it happened: a later time is offset error (the camera's clock
-    // has whole seconds). Far off means a broken camera clock: use the arrival time.
+    let t = now;
+    if (n.cameraTimeMs !== undefined && this.offset) {
+      this.offset.observe(n.cameraTimeMs, now);
+      t = n.cameraTimeMs - this.offset.value;
+    }
+    // Far off means a broken camera clock: the arrival time is the better guess.
     if (t > now || now - t > 60_000) t = now;
     const on = [...this.states.values()].some(Boolean);
     if (on) {
@@ -229,6 +233,29 @@ export class OnvifMotionSource implements Service {
     this.episode = undefined;
     this.pendingOff = undefined;
     this.opts.sink.episodeEnded(closeEpisode(ep, endedAt, reason, this.o.postMs));
+  }
+}
+
+/**
+ * Camera clock minus agent clock. GetSystemDateAndTime has whole seconds, so it bounds the offset
+ * to a ~1 s interval. Every event narrows it from below: a message stamped `cameraTime` arrived
+ * at `arrival`, so it happened no later than that, and offset >= cameraTime - arrival. Events
+ * arrive within milliseconds of their stamp on a long poll, so the highest such bound is the
+ * offset to a few ms; until one arrives, the reading's middle is used.
+ */
+export class OffsetEstimate {
+  private floor = -Infinity;
+
+  constructor(private readonly reading: ClockReading) {}
+
+  observe(cameraTimeMs: number, arrivalMs: number): void {
+    const bound = cameraTimeMs - arrivalMs;
+    // A bound above the reading's interval contradicts it (a camera clock that jumped): ignore.
+    if (bound <= this.reading.highMs) this.floor = Math.max(this.floor, bound);
+  }
+
+  get value(): number {
+    return this.floor > this.reading.lowMs ? this.floor : this.reading.offsetMs;
   }
 }
 

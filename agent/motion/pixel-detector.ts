@@ -112,7 +112,7 @@ export class PixelMotionDetector {
     }
     const prev = this.prev;
     // Keep a copy: callers may reuse their buffer for the next frame.
-    this.prev = Uint8Array.from(frame);
+    this.prev = frame.slice();
     if (!prev) return { motion: false, score: 0, skipped: 'first' };
 
     const { width: w, height: h, cellSize, noiseThreshold: thr } = this.opts;

@@ -19,7 +19,10 @@ import { SCENES, groundTruth } from '../../simulator/scenes.js';
 const LOOPS = 3;
 const BASE = Date.UTC(2025, 0, 1); // any epoch: replayed times count from here
 
-async function replay(sceneName: string): Promise<{ episodes: MotionEpisode[]; frames: number }> {
+async function replay(
+  sceneName: string,
+  lowLatency = false,
+): Promise<{ episodes: MotionEpisode[]; frames: number }> {
   const scene = SCENES.find((s) => s.name === sceneName)!;
   const enc = await ensureScene(scene);
   const episodes: MotionEpisode[] = [];
@@ -28,6 +31,7 @@ async function replay(sceneName: string): Promise<{ episodes: MotionEpisode[]; f
     input: `concat:${Array(LOOPS).fill(enc.sub.h264Path).join('|')}`,
     inputArgs: ['-f', 'h264', '-framerate', String(enc.sub.profile.fps)],
     live: false,
+    lowLatency,
     baseTimeMs: BASE,
     sink: { episodeStarted: () => undefined, episodeEnded: (e) => episodes.push(e) },
   });
@@ -85,6 +89,15 @@ describe('pixel motion accuracy on the simulator scenes', () => {
     expect(frames).toBeGreaterThan(0);
     expect(episodes).toEqual([]);
     reports[name] = scoreEpisodes([], []);
+  });
+
+  it('thinning frames in node (low latency) finds the same episodes at the same times', async () => {
+    const fast = await replay('street', true);
+    const usual = await replay('street');
+    expect(fast.frames).toBe(usual.frames);
+    expect(fast.episodes.map((e) => [e.startedAt, e.endedAt, e.peakScore])).toEqual(
+      usual.episodes.map((e) => [e.startedAt, e.endedAt, e.peakScore]),
+    );
   });
 
   it('overall: precision and recall >= 0.95', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { combineReports, scoreEpisodes } from '../../agent/motion/accuracy.js';
 import { EpisodeTracker } from '../../agent/motion/episodes.js';
 import { WallClockMapper } from '../../agent/motion/frames.js';
+import { OffsetEstimate } from '../../agent/motion/onvif-source.js';
 import {
   fanOut,
   segmentTaggingSink,
@@ -222,5 +223,25 @@ describe('WallClockMapper', () => {
     let t = 0;
     for (let i = 0; i < 20; i++) t = m.map(i * 200, 11_000 + i * 200);
     expect(t).toBe(11_000 + 19 * 200);
+  });
+});
+
+describe('OffsetEstimate (camera clock minus agent clock)', () => {
+  // The camera is 3600.3 s ahead; GetSystemDateAndTime said "…:00" (whole seconds) between 0 and 20 ms.
+  const reading = { offsetMs: 3_600_490, lowMs: 3_599_980, highMs: 3_601_000, uncertaintyMs: 510 };
+  it('uses the reading until an event narrows it, then the tightest lower bound', () => {
+    const o = new OffsetEstimate(reading);
+    expect(o.value).toBe(3_600_490);
+    o.observe(50_000 + 3_600_300, 50_000 + 40); // delivered 40 ms after it happened
+    expect(o.value).toBe(3_600_260);
+    o.observe(60_000 + 3_600_300, 60_000 + 3); // a prompter one
+    expect(o.value).toBe(3_600_297);
+    o.observe(70_000 + 3_600_300, 75_000); // a stale one does not loosen it
+    expect(o.value).toBe(3_600_297);
+  });
+  it('ignores a bound that contradicts the reading (the camera clock jumped)', () => {
+    const o = new OffsetEstimate(reading);
+    o.observe(9_999_999_999, 1000);
+    expect(o.value).toBe(3_600_490);
   });
 });
