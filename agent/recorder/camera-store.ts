@@ -23,6 +23,9 @@ import { cameraPaths, segmentRelPath, type CameraPaths } from './paths.js';
 import { scanTs, type TsScan } from './ts-scan.js';
 import type { Gap, Segment } from './types.js';
 
+/** Below this, an unplayable leftover is a fragment (see ingest), not a file worth quarantining. */
+const FRAGMENT_BYTES = 64 * 1024;
+
 export type TimesFor = (scan: TsScan, mtimeMs: number) => { start: number; end: number };
 
 export class CameraStore {
@@ -92,6 +95,16 @@ export class CameraStore {
     const st = await fsp.stat(file);
     const scan = await scanTs(file);
     if (!scan.playable) {
+      if (scan.bytes < FRAGMENT_BYTES) {
+        // A stop or crash right after a cut leaves a few packets and no whole keyframe:
+        // nothing a player could show. Logged and removed rather than quarantined.
+        this.log.info('discarding a fragment with no complete keyframe', {
+          file: path.basename(file),
+          bytes: scan.bytes,
+        });
+        await fsp.rm(file, { force: true });
+        return undefined;
+      }
       await this.quarantine(file, scan.hasVideo ? 'no keyframe' : 'no video stream');
       return undefined;
     }

@@ -92,7 +92,12 @@ export function registerRecordCommands(agent: Command): void {
         log,
       });
       const { signal, done } = shutdownSignal();
-      await recorder.start(signal);
+      try {
+        await recorder.start(signal);
+      } catch (err) {
+        // e.g. another recorder holds the folder, or it cannot be created: say so plainly.
+        throw new UsageError(`cannot start the recorder: ${(err as Error).message}`, 1);
+      }
       log.info('recording; press Ctrl-C to stop', {
         dir: o.dir,
         cameras: cameras.map((c) => c.name).join(','),

@@ -205,6 +205,19 @@ export interface ScanOptions {
   stopAfterPts?: number;
 }
 
+/**
+ * Read buffers are reused: a fresh 1 MiB buffer per segment (16 cameras, a
+ * segment every few seconds) is external memory that makes V8 collect
+ * garbage far more often than the recorder's own objects would.
+ */
+const spare: Buffer[] = [];
+function takeBuffer(): Buffer {
+  return spare.pop() ?? Buffer.allocUnsafe(CHUNK + PACKET);
+}
+function giveBuffer(b: Buffer): void {
+  if (spare.length < 4) spare.push(b);
+}
+
 /** Scan a TS file: hash and structure. Reads 256 KiB chunks; tolerates a torn tail. */
 export async function scanTs(file: string, opts: ScanOptions = {}): Promise<TsScan> {
   const hash = opts.hash === false ? undefined : createHash('sha256');
@@ -212,7 +225,7 @@ export async function scanTs(file: string, opts: ScanOptions = {}): Promise<TsSc
   const parser = new Parser();
   parser.stopAfter = opts.stopAfterPts;
   const fh = await fsp.open(file, 'r');
-  const buf = Buffer.allocUnsafe(CHUNK + PACKET);
+  const buf = takeBuffer();
   let carry = 0; // bytes at buf[0..carry) left from the previous read
   let pos = 0; // file offset of buf[0]
   let resyncBytes = 0;
@@ -247,6 +260,7 @@ export async function scanTs(file: string, opts: ScanOptions = {}): Promise<TsSc
       carry = keep;
     }
   } finally {
+    giveBuffer(buf);
     await fh.close();
   }
   const bytes = pos + carry;
