@@ -8,6 +8,7 @@
  * The demo uses it for its two sites; the agent's integration test uses it too,
  * so the demo's path is a tested path.
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CAMERAS_FILE } from '../agent/agent.js';
 import type { Location } from '../agent/cameras/inventory.js';
@@ -65,6 +66,8 @@ export async function provisionSite(o: {
     },
     { apiToken: o.operatorToken },
   );
+  // The agent's data folder holds keys and camera passwords: private from the start.
+  await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
   const qrPath = path.join(o.dataDir, 'enrollment-qr.png');
   await writeQrFile(qrPath, token.payload);
   // Read it back from the picture, not from memory: what the technician's scan would give.
