@@ -11,13 +11,16 @@ import type { Command } from 'commander';
 import { redactText, redactUrl } from '../lib/redact.js';
 import { discover, preferredXaddr, type DiscoveredCamera } from '../agent/cameras/discovery.js';
 import { hintFor } from '../agent/cameras/errors.js';
-import { onboardOnvif, type OnboardResult } from '../agent/cameras/onboarding.js';
+import type { CameraRecord } from '../agent/cameras/inventory.js';
+import { addByAddress, onboardOnvif, type OnboardResult } from '../agent/cameras/onboarding.js';
 import { CameraStore } from '../agent/cameras/store.js';
 import { UsageError, parseIntOption } from './util.js';
 
 interface DiscoverOpts {
   interface?: string;
   to?: string;
+  /** Cameras to add by hand: RTSP URL, ONVIF device URL, or host[:port]. */
+  add?: string[];
   json?: boolean;
   timeout: number;
   user?: string;
@@ -25,11 +28,14 @@ interface DiscoverOpts {
 }
 
 export interface DiscoverReport {
-  endpoint: string;
+  /** WS-Discovery endpoint; absent for cameras added by hand. */
+  endpoint?: string;
+  /** What was typed after --add (redacted), for cameras added by hand. */
+  address?: string;
   name?: string;
-  xaddr: string;
-  from: string;
-  interface: string;
+  xaddr?: string;
+  from?: string;
+  interface?: string;
   ok: boolean;
   error?: string;
   hint?: string;
@@ -57,6 +63,28 @@ function parseTarget(spec: string): { address: string; port?: number } {
   return { address: m[1]!, ...(m[2] ? { port: Number(m[2]) } : {}) };
 }
 
+/** The parts of an inventory record worth showing, with every URI redacted. */
+function recordFields(r: CameraRecord): Partial<DiscoverReport> {
+  const streams = (['main', 'sub'] as const).map((role) => {
+    const { profileToken, uri, ...rest } = r.streams[role];
+    return { role, ...(profileToken ? { profile: profileToken } : {}), uri: redactUrl(uri), ...rest };
+  });
+  return {
+    ok: true,
+    id: r.id,
+    streams,
+    ...(r.snapshotUri ? { snapshotUri: redactUrl(r.snapshotUri) } : {}),
+    ...(r.clock ? { clockOffsetMs: r.clock.offsetMs } : {}),
+    eventsSupported: Boolean(r.onvif?.eventsXaddr),
+  };
+}
+
+function failed(base: Partial<DiscoverReport>, err: unknown): DiscoverReport {
+  const hint = hintFor(err);
+  const msg = err instanceof Error ? err.message : String(err);
+  return { ...base, ok: false, error: redactText(msg), ...(hint ? { hint } : {}) };
+}
+
 async function describe(
   cam: DiscoveredCamera,
   o: DiscoverOpts,
@@ -70,41 +98,29 @@ async function describe(
     from: cam.from,
     interface: cam.interface,
   };
-  const password = process.env['CAMCONNECT_CAMERA_PASSWORD'];
   try {
     const result = await onboardOnvif({
       xaddr,
-      ...(o.user !== undefined ? { credentials: { username: o.user, password: password ?? '' } } : {}),
+      ...credentials(o),
       ...(cam.name ? { name: cam.name } : {}),
       endpoint: cam.endpoint,
       taken,
       timeoutMs: o.timeout,
     });
-    const r = result.record;
-    taken.add(r.id);
-    const streams = (['main', 'sub'] as const).map((role) => {
-      const { profileToken, uri, ...rest } = r.streams[role];
-      return { role, ...(profileToken ? { profile: profileToken } : {}), uri: redactUrl(uri), ...rest };
-    });
+    taken.add(result.record.id);
     return {
       result,
       report: {
         ...base,
+        ...recordFields(result.record),
         ok: true,
-        id: r.id,
         device: result.device,
         profiles: result.profiles,
-        streams,
-        ...(r.snapshotUri ? { snapshotUri: redactUrl(r.snapshotUri) } : {}),
-        ...(r.clock ? { clockOffsetMs: r.clock.offsetMs } : {}),
-        eventsSupported: Boolean(r.onvif?.eventsXaddr),
         ...(result.warnings.length ? { warnings: result.warnings.map(redactText) } : {}),
       },
     };
   } catch (err) {
-    const hint = hintFor(err);
-    const msg = err instanceof Error ? err.message : String(err);
-    return { report: { ...base, ok: false, error: redactText(msg), ...(hint ? { hint } : {}) } };
+    return { report: failed(base, err) };
   }
 }
 
@@ -112,16 +128,18 @@ function printText(reports: DiscoverReport[]): void {
   const w = (s: string) => process.stdout.write(s + '\n');
   if (reports.length === 0) w('no ONVIF cameras answered');
   for (const r of reports) {
-    w(`${r.name ?? r.endpoint}  ${r.xaddr}  (via ${r.interface}, from ${r.from})`);
+    const where = r.interface ? `  (via ${r.interface}, from ${r.from})` : '  (added by hand)';
+    w(`${r.name ?? r.endpoint ?? r.address}  ${r.xaddr ?? r.address}${where}`);
     if (!r.ok) {
       w(`  error: ${r.error}`);
       if (r.hint) w(`  hint: ${r.hint}`);
       continue;
     }
     const d = r.device ?? {};
-    w(
-      `  device: ${[d.manufacturer, d.model].filter(Boolean).join(' ') || '?'}  serial ${d.serialNumber ?? '?'}  firmware ${d.firmwareVersion ?? '?'}`,
-    );
+    if (r.device)
+      w(
+        `  device: ${[d.manufacturer, d.model].filter(Boolean).join(' ') || '?'}  serial ${d.serialNumber ?? '?'}  firmware ${d.firmwareVersion ?? '?'}`,
+      );
     w(
       `  clock offset: ${r.clockOffsetMs ?? '?'} ms (camera minus agent)  events: ${r.eventsSupported ? 'yes' : 'no'}`,
     );
@@ -162,7 +180,25 @@ export async function runDiscover(o: DiscoverOpts): Promise<DiscoverReport[]> {
       report.id = rec.id;
     }
   }
+  for (const address of o.add ?? []) {
+    const base = { address: redactUrl(address) };
+    let record: CameraRecord;
+    try {
+      record = await addByAddress({ address, taken, timeoutMs: o.timeout, ...credentials(o) });
+    } catch (err) {
+      out.push(failed(base, err));
+      continue;
+    }
+    taken.add(record.id);
+    out.push({ ...base, name: record.name, ...recordFields(record), ok: true });
+    await store?.upsert(record);
+  }
   return out;
+}
+
+function credentials(o: DiscoverOpts): { credentials?: { username: string; password: string } } {
+  if (o.user === undefined) return {};
+  return { credentials: { username: o.user, password: process.env['CAMCONNECT_CAMERA_PASSWORD'] ?? '' } };
 }
 
 export function registerDiscoverCommand(agent: Command): void {
@@ -179,6 +215,12 @@ export function registerDiscoverCommand(agent: Command): void {
       3000,
     )
     .option('--user <NAME>', 'camera user name (password from CAMCONNECT_CAMERA_PASSWORD)')
+    .option(
+      '--add <ADDRESS>',
+      'also add a camera by hand: rtsp:// URL, ONVIF URL or HOST[:PORT] (repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
     .option('--save <STATE_FILE>', 'add the cameras found to this camera state file')
     .action(async (o: DiscoverOpts) => {
       const reports = await runDiscover(o);

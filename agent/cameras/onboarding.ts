@@ -186,12 +186,10 @@ export async function probeStream(
   } catch (err) {
     const e = err as Error & { stderr?: string; killed?: boolean };
     if (e.killed) throw new CameraError(camera, 'timeout', 'ffprobe', 'the stream did not answer in time');
-    throw new CameraError(
-      camera,
-      'network',
-      'ffprobe',
-      (e.stderr ?? e.message).trim().split('\n').pop() ?? 'failed',
-    );
+    const last = (e.stderr ?? e.message).trim().split('\n').pop() ?? 'failed';
+    // RTSP answers a wrong password with 401 (RFC 2326 §11.4.2); ffmpeg quotes it.
+    const kind = /\b401\b|unauthorized/i.test(last) ? 'auth' : 'network';
+    throw new CameraError(camera, kind, 'ffprobe', last);
   }
   const s = (
     JSON.parse(out) as {
@@ -207,4 +205,45 @@ export async function probeStream(
     ...(s.codec_name ? { codec: s.codec_name.slice(0, 16) } : {}),
     ...(fps && fps > 0 && fps <= 240 ? { fps: Math.round(fps * 100) / 100 } : {}),
   };
+}
+
+export interface AddByAddressOptions {
+  /**
+   * What the installer typed: an RTSP URL (a camera without ONVIF), an ONVIF device service URL,
+   * or a host[:port] (then http://HOST[:PORT]/onvif/device_service, the path Core 5.1.1 fixes).
+   */
+  address: string;
+  credentials?: Credentials;
+  /** RTSP cameras only: the sub-stream, when the camera has one. */
+  subUrl?: string;
+  name?: string;
+  taken?: ReadonlySet<string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Manual add, for cameras discovery cannot see (another subnet, multicast filtered, no ONVIF). */
+export async function addByAddress(o: AddByAddressOptions): Promise<CameraRecord> {
+  const a = o.address.trim();
+  if (/^rtsps?:\/\//i.test(a)) {
+    const main = splitCredentials(a);
+    const creds = main.credentials ?? o.credentials;
+    return addManual({
+      mainUrl: withCredentials(main.uri, creds),
+      ...(o.subUrl ? { subUrl: withCredentials(splitCredentials(o.subUrl).uri, creds) } : {}),
+      ...(o.name ? { name: o.name } : {}),
+      ...(o.taken ? { taken: o.taken } : {}),
+      ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+    });
+  }
+  const xaddr = /^https?:\/\//i.test(a) ? a : `http://${a}/onvif/device_service`;
+  const r = await onboardOnvif({
+    xaddr,
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+    ...(o.name ? { name: o.name } : {}),
+    ...(o.taken ? { taken: o.taken } : {}),
+    ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  return r.record;
 }

@@ -96,6 +96,36 @@ describe('discovery on loopback (directed probe)', () => {
     expect(again.cameras).toHaveLength(2);
   });
 
+  it('--add onboards a camera discovery cannot see, by RTSP URL, and saves it', async () => {
+    process.env['CAMCONNECT_CAMERA_PASSWORD'] = PASS;
+    const file = path.join(dir, 'manual.json');
+    const c = fleet.cameras()[1]!;
+    const reports = await runDiscover({
+      interface: 'lo',
+      to: '127.0.0.1:9', // nobody answers there: only the manual camera
+      timeout: 5000, // also ffprobe's limit on the RTSP stream
+      user: USER,
+      add: [c.rtsp.sub, 'rtsp://127.0.0.1:9/none'],
+      save: file,
+    });
+    expect(reports).toHaveLength(2);
+    expect(reports[0]).toMatchObject({
+      ok: true,
+      address: c.rtsp.sub,
+      streams: [{ role: 'main', width: 640 }, { role: 'sub' }],
+    });
+    expect(reports[1]).toMatchObject({ ok: false, address: 'rtsp://127.0.0.1:9/none' });
+    expect(reports[1]!.error).toMatch(/^camera "127\.0\.0\.1:9": ffprobe failed/);
+    const saved = JSON.parse(await readFile(file, 'utf8')) as {
+      cameras: { credentials: unknown; motion: { source: string } }[];
+    };
+    expect(saved.cameras).toHaveLength(1);
+    expect(saved.cameras[0]).toMatchObject({
+      credentials: { username: USER, password: PASS },
+      motion: { source: 'pixel' },
+    });
+  });
+
   it('reports a camera it cannot log in to, with a hint, and keeps going', async () => {
     process.env['CAMCONNECT_CAMERA_PASSWORD'] = 'wrong';
     const reports = await runDiscover({

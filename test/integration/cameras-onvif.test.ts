@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CameraError } from '../../agent/cameras/errors.js';
-import { onboardOnvif } from '../../agent/cameras/onboarding.js';
+import { addByAddress, onboardOnvif } from '../../agent/cameras/onboarding.js';
 import { digestAuthorization } from '../../agent/cameras/soap.js';
 import { silentLogger } from '../../lib/log.js';
 import { SimulatorFleet } from '../../simulator/fleet.js';
@@ -140,5 +140,40 @@ describe('ONVIF onboarding', () => {
     );
     expect(err.kind).toBe('network');
     expect(err.message).toMatch(/^camera "127\.0\.0\.1:9": GetSystemDateAndTime failed: ECONNREFUSED/);
+  });
+});
+
+describe('manual add', () => {
+  it('by host:port of the ONVIF device', async () => {
+    const c = cam(0);
+    const host = new URL(c.onvif!.xaddr).host;
+    const rec = await addByAddress({ address: host, credentials: { username: USER, password: PASS } });
+    expect(rec.onvif?.xaddr).toBe(c.onvif!.xaddr);
+    expect(rec.streams.sub.uri).toBe(c.rtsp.sub);
+  });
+
+  it('by RTSP URL (no ONVIF): ffprobe reads the stream, the credentials leave the URL', async () => {
+    const c = cam(1);
+    const withCreds = c.rtsp.main.replace('rtsp://', `rtsp://${USER}:${encodeURIComponent(PASS)}@`);
+    const rec = await addByAddress({ address: withCreds, subUrl: c.rtsp.sub, name: 'Gate' });
+    expect(rec).toMatchObject({
+      id: 'gate',
+      name: 'Gate',
+      streams: {
+        main: { uri: c.rtsp.main, width: 1280, height: 720, codec: 'h264' },
+        sub: { uri: c.rtsp.sub, width: 640, height: 360, codec: 'h264' },
+      },
+      motion: { source: 'pixel' },
+      credentials: { username: USER, password: PASS },
+    });
+    expect(rec.onvif).toBeUndefined();
+  });
+
+  it('by RTSP URL with a wrong password: an auth error, redacted', async () => {
+    const url = cam(1).rtsp.sub.replace('rtsp://', `rtsp://${USER}:Wr0ng@`);
+    const err = await failure(addByAddress({ address: url, name: 'Gate' }));
+    expect(err.kind).toBe('auth');
+    expect(err.message).toMatch(/^camera "Gate": ffprobe failed: .*401/);
+    expect(err.message).not.toContain('Wr0ng');
   });
 });

@@ -3,6 +3,9 @@ import { combineReports, scoreEpisodes } from '../../agent/motion/accuracy.js';
 import { EpisodeTracker } from '../../agent/motion/episodes.js';
 import { WallClockMapper } from '../../agent/motion/frames.js';
 import { OffsetEstimate } from '../../agent/motion/onvif-source.js';
+import { MotionFeed } from '../../agent/motion/feed.js';
+import { ManualClock } from '../../lib/clock.js';
+import { MotionPayload } from '../../protocol/index.js';
 import {
   fanOut,
   segmentTaggingSink,
@@ -243,5 +246,49 @@ describe('OffsetEstimate (camera clock minus agent clock)', () => {
     const o = new OffsetEstimate(reading);
     o.observe(9_999_999_999, 1000);
     expect(o.value).toBe(3_600_490);
+  });
+});
+
+describe("MotionFeed (the link's motion subscription)", () => {
+  const open = {
+    episodeId: '0f8e9c1e-2a44-4a8c-9c55-0d2a4a1b7e11',
+    cameraId: 'cam1',
+    source: 'pixel' as const,
+    startedAt: 1000.4,
+    peakScore: 0.02,
+    bbox: { x: 0.9, y: 0.5, w: 0.2, h: 0.1 },
+    paddedFrom: 0,
+  };
+  it('publishes valid start and end payloads, rounded and inside the frame', () => {
+    const feed = new MotionFeed(new ManualClock(5000));
+    const got: MotionPayload[] = [];
+    const off = feed.onEpisode((p) => got.push(p));
+    feed.episodeStarted(open);
+    feed.episodeEnded({ ...open, endedAt: 4000.6, endReason: 'quiet', paddedTo: 9000 });
+    off();
+    feed.episodeStarted(open);
+    expect(got).toHaveLength(2);
+    for (const p of got) expect(MotionPayload.safeParse(p).success).toBe(true);
+    expect(got[0]).toEqual({
+      v: 1,
+      ts: 5000,
+      phase: 'start',
+      episodeId: open.episodeId,
+      cameraId: 'cam1',
+      startedAt: 1000,
+      peakScore: 0.02,
+      source: 'pixel',
+      bbox: { x: 0.9, y: 0.5, w: 0.1, h: 0.1 },
+    });
+    expect(got[1]).toMatchObject({ phase: 'end', endedAt: 4001, endReason: 'quiet' });
+  });
+  it('reports a payload the contract refuses instead of sending it', () => {
+    const problems: string[] = [];
+    const feed = new MotionFeed(new ManualClock(5000), (cam, why) => problems.push(`${cam}: ${why}`));
+    const got: unknown[] = [];
+    feed.onEpisode((p) => got.push(p));
+    feed.episodeStarted({ ...open, cameraId: 'bad/id' });
+    expect(got).toEqual([]);
+    expect(problems[0]).toMatch(/^bad\/id: cameraId/);
   });
 });
