@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
+import { agentChecks, checkClock } from './doctor-agent.js';
 import { ffmpegInfo, type FfmpegInfo } from '../lib/ffmpeg.js';
 import { VERSION } from '../lib/version.js';
 
@@ -85,9 +87,13 @@ function checkNode(): Check {
   };
 }
 
-export async function runDoctor(opts: { dir: string }): Promise<Check[]> {
+export async function runDoctor(opts: { dir: string; dataDir?: string }): Promise<Check[]> {
   const ff = await checkFfmpeg();
-  return [checkNode(), ...ff.checks, await checkDisk(opts.dir)];
+  const base = [checkNode(), ...ff.checks, await checkDisk(opts.dir), await checkClock()];
+  // Agent checks (enrollment, broker, bridge, cameras) when this box has an agent data folder.
+  const dataDir = opts.dataDir ?? process.env['CAMCONNECT_STATE_DIR'];
+  if (dataDir === undefined || !existsSync(dataDir)) return base;
+  return [...base, ...(await agentChecks(dataDir))];
 }
 
 export function registerDoctor(program: Command): void {
@@ -95,8 +101,9 @@ export function registerDoctor(program: Command): void {
     .command('doctor')
     .description('check ffmpeg, disk, clock, cameras, broker and bridge; print each problem with its fix')
     .option('--dir <dir>', 'the recording volume to check', '.')
+    .option('--data-dir <dir>', 'agent data folder: also check enrollment, broker, bridge and every camera')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { dir: string; json?: boolean }) => {
+    .action(async (opts: { dir: string; dataDir?: string; json?: boolean }) => {
       const checks = await runDoctor(opts);
       if (opts.json) {
         process.stdout.write(JSON.stringify({ version: VERSION, checks }, null, 2) + '\n');

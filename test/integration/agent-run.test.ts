@@ -150,6 +150,33 @@ describe('camconnect agent (composition root) against a real bridge', () => {
     expect(stdout).toMatch(/^healthy/);
   });
 
+  it('camconnect doctor checks enrollment, broker, bridge and both streams of each camera', async () => {
+    const { stdout } = await execFileP(process.execPath, [
+      CLI,
+      'doctor',
+      '--json',
+      '--data-dir',
+      site.dataDir,
+    ]).catch(
+      (err: { stdout: string }) => ({ stdout: err.stdout }), // exit 1: this machine's clock is not synchronised
+    );
+    const checks = (JSON.parse(stdout) as { checks: { name: string; ok: boolean; detail: string }[] }).checks;
+    const byName = new Map(checks.map((c) => [c.name, c]));
+    for (const name of ['enrollment', 'broker', 'bridge', 'ffmpeg'])
+      expect(byName.get(name)?.ok, name).toBe(true);
+    for (const id of site.cameraIds) {
+      expect(byName.get(`camera ${id} main`)).toMatchObject({
+        ok: true,
+        detail: expect.stringMatching(/^h264 1280x720/),
+      });
+      expect(byName.get(`camera ${id} sub`)).toMatchObject({
+        ok: true,
+        detail: expect.stringMatching(/^h264 640x360/),
+      });
+    }
+    expect(stdout).not.toContain(CREDS.password);
+  });
+
   it('never logs the camera password or the MQTT password', () => {
     const all = logLines.join('\n');
     expect(all.length).toBeGreaterThan(0);
