@@ -46,6 +46,8 @@ export interface CameraRecorderOptions {
   /** Added to 2 x segment length before a silent ffmpeg counts as stalled. */
   graceMs?: number;
   ioTimeoutMs?: number;
+  /** See RecordArgsInput.flushPackets. */
+  flushPackets?: boolean;
   backoff?: BackoffOptions;
   quitTimeoutMs?: number;
   termTimeoutMs?: number;
@@ -184,6 +186,7 @@ export class CameraRecorder {
       segmentSeconds: this.opts.segmentSeconds,
       outputPattern: path.join(paths.incoming, `${runId}-%06d.ts`),
       ...(this.opts.ioTimeoutMs !== undefined ? { ioTimeoutMs: this.opts.ioTimeoutMs } : {}),
+      ...(this.opts.flushPackets ? { flushPackets: true } : {}),
     });
     // TZ=UTC: -segment_atclocktime cuts on local-time multiples; UTC keeps them on the hour folders.
     if (this.stopping) return { progressed: false }; // stop() arrived while we reconciled

@@ -54,6 +54,7 @@ interface RecordOpts {
   minFreeBytes?: number;
   maxAgeDays?: number;
   transport: string;
+  flushPackets?: boolean;
 }
 
 export function registerRecordCommands(agent: Command): void {
@@ -72,6 +73,10 @@ export function registerRecordCommands(agent: Command): void {
     )
     .option('--max-age-days <D>', 'delete footage older than this', positive('--max-age-days', false))
     .option('--transport <tcp|udp>', 'RTSP transport', 'tcp')
+    .option(
+      '--flush-packets',
+      'write each packet of the segment in progress through at once (~10% more ffmpeg CPU)',
+    )
     .action(async (o: RecordOpts) => {
       if (o.transport !== 'tcp' && o.transport !== 'udp')
         throw new UsageError('--transport must be tcp or udp');
@@ -83,6 +88,7 @@ export function registerRecordCommands(agent: Command): void {
         dir: o.dir,
         cameras,
         segmentSeconds: o.segmentSeconds,
+        ...(o.flushPackets ? { flushPackets: true } : {}),
         retention: {
           ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
           ...(o.maxBytesPerCamera !== undefined ? { maxBytesPerCamera: o.maxBytesPerCamera } : {}),

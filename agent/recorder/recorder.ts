@@ -31,6 +31,8 @@ export interface RecorderOptions {
   log?: Logger;
   graceMs?: number;
   ioTimeoutMs?: number;
+  /** Write each packet of the segment in progress through at once (see ffmpeg-cmd.ts); default off. */
+  flushPackets?: boolean;
   backoff?: BackoffOptions;
   retentionIntervalMs?: number;
   /** Escalating stop: how long to wait after "q", then after SIGTERM (defaults 5 s, 3 s). */
@@ -92,6 +94,7 @@ export class Recorder implements Service {
         log: this.log,
         ...(this.opts.graceMs !== undefined ? { graceMs: this.opts.graceMs } : {}),
         ...(this.opts.ioTimeoutMs !== undefined ? { ioTimeoutMs: this.opts.ioTimeoutMs } : {}),
+        ...(this.opts.flushPackets ? { flushPackets: true } : {}),
         ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
         ...(this.opts.quitTimeoutMs !== undefined ? { quitTimeoutMs: this.opts.quitTimeoutMs } : {}),
         ...(this.opts.termTimeoutMs !== undefined ? { termTimeoutMs: this.opts.termTimeoutMs } : {}),

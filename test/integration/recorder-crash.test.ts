@@ -69,6 +69,7 @@ describe('recorder crash safety', () => {
       '2',
       '--min-free-bytes',
       '0',
+      '--flush-packets', // the segment in progress is on disk at the kill, so its salvage is exercised
     ];
     const first = runCli(args);
     await waitFor('3 segments', async () => (await readJournal(dir, 'c1')).segments.size >= 3, 120_000);
@@ -111,6 +112,7 @@ describe('recorder crash safety', () => {
       segmentSeconds: 2,
       retention: { minFreeBytes: 0 },
       backoff: { baseMs: 200 },
+      flushPackets: true, // so the segment in progress is on disk when ffmpeg is killed
       log: createLogger({ level: 'debug', write: (l) => lines.push(l) }),
       cameras: [{ name: 'c1', url: server.url() }],
     });
