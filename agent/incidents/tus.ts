@@ -200,7 +200,8 @@ export class TusClient {
         return;
       }
       // A server that answers before reading the whole body (a refusal) ends the pipeline early.
-      pipeline(Readable.from(body), req).catch((err: unknown) => fail(err as Error));
+      const source = body instanceof Readable ? body : Readable.from(body);
+      pipeline(source, req).catch((err: unknown) => fail(err as Error));
     });
   }
 }

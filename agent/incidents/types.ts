@@ -87,7 +87,7 @@ export interface UploadOptions {
   bytesPerSecond?: number;
   /** Camera packages uploaded at the same time (default 2). */
   parallel?: number;
-  /** Bytes per tus PATCH request (default 8 MiB). */
+  /** Bytes per tus PATCH request (default 64 MiB; under a cap at most 4 s of it). Keep it below a reverse proxy's body limit. */
   chunkBytes?: number;
   /** A request that moves no byte for this long is abandoned and resumed (default 30 s). */
   idleTimeoutMs?: number;

@@ -168,30 +168,34 @@ async function sendObject(
   } else {
     offset = await deps.client.offset(state.path, signal);
     if (offset > 0) deps.onResume(obj.key || MANIFEST_FILE, offset);
-    await setState(deps, record, job, state, { path: state.path, offset, done: false });
+    state.offset = offset;
   }
   const id = state.path;
   if (id === undefined) throw new Error('unreachable: upload id not set');
+  let persistedAt = performance.now();
   while (offset < obj.size) {
     const length = Math.min(deps.chunkBytes, obj.size - offset);
-    const source = createReadStream(obj.file, {
-      start: offset,
-      end: offset + length - 1,
-      highWaterMark: 64 * 1024,
-    });
-    async function* counted(): AsyncGenerator<Buffer> {
-      for await (const piece of paced(source as AsyncIterable<Buffer>, deps.bucket, signal)) {
-        sending();
-        yield piece;
-      }
-    }
+    // Uncapped, the file stream goes to the socket as it is (no per-piece generator hop).
+    const highWaterMark = deps.bucket ? 64 * 1024 : 1024 * 1024;
+    const source = createReadStream(obj.file, { start: offset, end: offset + length - 1, highWaterMark });
+    source.once('data', sending);
+    const body = deps.bucket ? paced(source as AsyncIterable<Buffer>, deps.bucket, signal) : source;
     try {
-      offset = await deps.client.append(id, offset, counted(), length, signal);
+      offset = await deps.client.append(id, offset, body, length, signal);
     } finally {
       source.destroy();
     }
-    await setState(deps, record, job, state, { path: id, offset, done: offset >= obj.size });
+    // Only the upload id must be durable (above): after a cut or a restart the bridge's HEAD
+    // says where to go on, and a finished object answers with its full length. Offsets and
+    // `done` are written for progress reporting, at most once a second (each write fsyncs),
+    // and with the job's next state change.
+    state.offset = offset;
+    state.done = offset >= obj.size;
+    if (!state.done && performance.now() - persistedAt >= 1_000) {
+      await deps.jobs.persist();
+      persistedAt = performance.now();
+    }
     deps.onProgress(job);
   }
-  if (!state.done) await setState(deps, record, job, state, { path: id, offset, done: true });
+  state.done = true;
 }
