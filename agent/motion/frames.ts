@@ -175,6 +175,9 @@ export class FrameReader {
       }
     });
     child.on('error', (err) => finish(err));
+    // A broken pipe surfaces as the child's exit; an unhandled stream error would end the agent.
+    child.stdout.on('error', (err) => tail.push(`stdout: ${err.message}`));
+    child.stderr.on('error', (err) => tail.push(`stderr: ${err.message}`));
     child.on('close', (code, signal) => {
       if (this.stopping || code === 0) return finish(undefined);
       // ffmpeg quotes the input URL in its errors: redact before anyone sees it.

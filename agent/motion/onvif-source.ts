@@ -28,7 +28,7 @@ import { OnvifDeviceClient, type ClockReading } from '../cameras/onvif-device.js
 import { PullPointSubscription, type MotionNotification } from '../cameras/onvif-events.js';
 import type { Credentials } from '../cameras/soap.js';
 import { closeEpisode, newEpisodeId } from './episodes.js';
-import type { EndReason, MotionSink, OpenEpisode } from './types.js';
+import { guardedSink, type EndReason, type MotionSink, type OpenEpisode } from './types.js';
 
 export interface OnvifMotionOptions {
   cameraId: string;
@@ -59,6 +59,7 @@ export class OnvifMotionSource implements Service {
   readonly name: string;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly sink: MotionSink;
   private readonly o: Required<
     Pick<OnvifMotionOptions, 'pullWaitMs' | 'subscriptionMs' | 'quietMs' | 'maxOnMs' | 'preMs' | 'postMs'>
   >;
@@ -78,6 +79,7 @@ export class OnvifMotionSource implements Service {
     this.name = `motion-onvif:${opts.cameraId}`;
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.log ?? silentLogger).child({ camera: opts.cameraId, part: 'onvif-motion' });
+    this.sink = guardedSink(opts.sink, (err) => this.log.error('motion sink failed', { error: String(err) }));
     this.o = {
       pullWaitMs: opts.pullWaitMs ?? 10_000,
       subscriptionMs: opts.subscriptionMs ?? 60_000,
@@ -205,7 +207,7 @@ export class OnvifMotionSource implements Service {
           peakScore: 1,
           paddedFrom: t - this.o.preMs,
         };
-        this.opts.sink.episodeStarted({ ...this.episode });
+        this.sink.episodeStarted({ ...this.episode });
       }
     } else {
       this.stuck = false;
@@ -232,7 +234,7 @@ export class OnvifMotionSource implements Service {
     if (!ep) return;
     this.episode = undefined;
     this.pendingOff = undefined;
-    this.opts.sink.episodeEnded(closeEpisode(ep, endedAt, reason, this.o.postMs));
+    this.sink.episodeEnded(closeEpisode(ep, endedAt, reason, this.o.postMs));
   }
 }
 

@@ -16,7 +16,7 @@ import { redactText } from '../../lib/redact.js';
 import { EpisodeTracker, type EpisodeOptions } from './episodes.js';
 import { FrameReader, WallClockMapper } from './frames.js';
 import { DEFAULT_PIXEL_OPTIONS, PixelMotionDetector, type PixelDetectorOptions } from './pixel-detector.js';
-import type { MotionSink } from './types.js';
+import { guardedSink, type MotionSink } from './types.js';
 
 export interface PixelMotionOptions {
   cameraId: string;
@@ -83,7 +83,10 @@ export class PixelMotionSource implements Service {
       ...DEFAULT_PIXEL_OPTIONS,
       ...opts.detector,
     });
-    this.tracker = new EpisodeTracker(opts.cameraId, 'pixel', opts.sink, opts.episodes);
+    const sink = guardedSink(opts.sink, (err) =>
+      this.log.error('motion sink failed', { error: String(err) }),
+    );
+    this.tracker = new EpisodeTracker(opts.cameraId, 'pixel', sink, opts.episodes);
     this.mapper = new WallClockMapper();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }

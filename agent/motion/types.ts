@@ -91,6 +91,15 @@ export function fanOut(sinks: readonly MotionSink[], onError: (err: unknown) => 
 }
 
 /**
+ * Shields a source from its sink: a sink that throws (it should not) is logged, and the camera's
+ * detection carries on. Sources call sinks from timers and stream callbacks, where an exception
+ * would otherwise end the agent.
+ */
+export function guardedSink(sink: MotionSink, onError: (err: unknown) => void): MotionSink {
+  return fanOut([sink], onError);
+}
+
+/**
  * A sink that tags the recorder's segments with the padded window when an episode ends. The
  * window is only known at the end; the recorder keeps recent segments far longer than any
  * padding, so tagging at the end never misses a segment that still exists.

@@ -8,6 +8,7 @@ import { ManualClock } from '../../lib/clock.js';
 import { MotionPayload } from '../../protocol/index.js';
 import {
   fanOut,
+  guardedSink,
   segmentTaggingSink,
   unionBox,
   type MotionEpisode,
@@ -134,6 +135,30 @@ describe('sinks', () => {
       paddedFrom: 0,
     });
     expect(r.started).toHaveLength(1);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('guardedSink keeps a source alive when its sink throws', () => {
+    const errors: unknown[] = [];
+    const s = guardedSink(
+      {
+        episodeStarted: () => {
+          throw new Error('sink bug');
+        },
+        episodeEnded: () => undefined,
+      },
+      (e) => errors.push(e),
+    );
+    expect(() =>
+      s.episodeStarted({
+        episodeId: 'a',
+        cameraId: 'c',
+        source: 'onvif',
+        startedAt: 1,
+        peakScore: 1,
+        paddedFrom: 0,
+      }),
+    ).not.toThrow();
     expect(errors).toHaveLength(1);
   });
 
