@@ -20,6 +20,7 @@
  *   motion/                 motion episodes per camera per day   agent/motion/journal.ts
  *   incidents/              jobs, nonces, audit log              agent/incidents/
  *   recordings/             the ring buffer (unless --recordings elsewhere)
+ *   setup-code      (0600)  the LAN setup page's unlock code     agent/setup/auth.ts
  */
 import path from 'node:path';
 import { systemClock, type Clock } from '../lib/clock.js';
@@ -50,6 +51,7 @@ import { fanOut, type MotionSink } from './motion/types.js';
 import { Recorder, type RetentionPolicy } from './recorder/index.js';
 import { recorderHealthSource, toMotionPayload } from './adapters.js';
 import { HealthBeacon } from './beacon.js';
+import { SetupServer } from './setup/server.js';
 
 export const CAMERAS_FILE = 'cameras.json';
 
@@ -81,6 +83,8 @@ export interface AgentOptions {
   link?: Omit<Partial<LinkConfigInput>, 'agentId' | 'url' | 'username' | 'password'>;
   /** Builds the incidents part once the recorder and link exist (issue 8). */
   incidents?: (ctx: AgentContext) => AgentPlugin;
+  /** The LAN setup page (agent/setup); off unless given. Port 0 picks a free port. */
+  setup?: { host?: string; port?: number };
   clock?: Clock;
   log?: Logger;
 }
@@ -99,6 +103,8 @@ export class Agent implements Service {
   private link: Link | undefined;
   private state: EnrolledState | undefined;
   private cameraList: CameraRecord[] = [];
+  /** The setup page, when enabled: its URL is printed by the CLI and used by tests. */
+  setupServer: SetupServer | undefined;
 
   constructor(private readonly opts: AgentOptions) {}
 
@@ -196,6 +202,10 @@ export class Agent implements Service {
       const plugin = o.incidents({ state, recorder, link, cameras, dataDir, clock, log });
       Object.assign(handlers, plugin.handlers);
       parts.push(plugin.service);
+    }
+    if (o.setup) {
+      this.setupServer = new SetupServer({ dataDir, ...o.setup, cameras: store, clock, log });
+      parts.push(this.setupServer);
     }
     // Last: it reports on everything above, and its first READY=1 means the agent is up.
     parts.push(new HealthBeacon({ dataDir, health: () => this.health(), clock, log }));

@@ -19,6 +19,8 @@ interface RunOptions {
   segmentSeconds?: number;
   maxBytes?: number;
   uploadBps?: number;
+  setupPort?: number;
+  setupHost?: string;
 }
 
 export function registerRunCommand(agent: Command): void {
@@ -40,6 +42,16 @@ export function registerRunCommand(agent: Command): void {
       'evidence upload bandwidth cap, bytes per second',
       parseIntOption('--upload-bps'),
     )
+    .option(
+      '--setup-port <port>',
+      'serve the setup page on this port (off unless given; 0 picks a free port)',
+      parseIntOption('--setup-port'),
+    )
+    .option(
+      '--setup-host <address>',
+      'address for the setup page: 127.0.0.1 (default), a LAN address, or 0.0.0.0 for every ' +
+        'interface while answering private (LAN) clients only; public addresses are refused',
+    )
     .action(async (o: RunOptions) => {
       const log = createLogger();
       const { signal, done } = shutdownSignal();
@@ -50,6 +62,9 @@ export function registerRunCommand(agent: Command): void {
         ...(o.segmentSeconds !== undefined ? { segmentSeconds: o.segmentSeconds } : {}),
         ...(o.maxBytes !== undefined ? { retention: { maxBytes: o.maxBytes } } : {}),
         incidents: incidentsPlugin(o.uploadBps !== undefined ? { uploadBytesPerSecond: o.uploadBps } : {}),
+        ...(o.setupPort !== undefined || o.setupHost !== undefined
+          ? { setup: { port: o.setupPort ?? 8088, host: o.setupHost ?? '127.0.0.1' } }
+          : {}),
         log,
       });
       try {
@@ -58,6 +73,7 @@ export function registerRunCommand(agent: Command): void {
         if (err instanceof NotEnrolledError) throw new UsageError(err.message);
         throw err;
       }
+      if (agentService.setupServer) log.info('setup page', { url: agentService.setupServer.url() });
       await done;
       log.info('stopping agent');
       await agentService.stop();
