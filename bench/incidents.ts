@@ -207,6 +207,7 @@ async function assembly(tmp: string, windowMin: number): Promise<{ dir: string; 
   const recorder = {
     coverage: (cam: string, a: number, b: number) => footageCoverage(footages.get(cam)!, a, b, Date.now()),
     clip: (cam: string, a: number, b: number, o: string) => clipFromDisk(dir, cam, a, b, o),
+    stats: () => ({ cameras: cams.map((camera) => ({ camera })) }),
   } as unknown as IncidentRecorder;
   const identity = {
     agentId: 'bench',

@@ -4,6 +4,7 @@
  * hold, package, upload and receipt. `--verify` checks the chain and names the first line
  * that breaks it; exit 0 only when it is intact.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -35,6 +36,14 @@ function line(e: AuditEntry): string {
 export async function runAudit(o: AuditOptions): Promise<number> {
   const file = path.join(incidentsStateDir(path.resolve(o.dataDir)), AUDIT_FILE);
   if (o.verify) {
+    if (!existsSync(file)) {
+      // The agent writes an entry on every start, so no log means it never ran here, or the
+      // whole log was removed: absence proves nothing, so it is not reported as intact.
+      process.stdout.write(
+        `no audit log at ${file} (wrong --data-dir, the agent never ran, or the log was removed)\n`,
+      );
+      return 1;
+    }
     const r = await verifyAuditFile(file);
     if (o.json) process.stdout.write(JSON.stringify({ file, ...r }, null, 2) + '\n');
     else if (r.ok) process.stdout.write(`audit chain intact: ${r.entries} entries in ${file}\n`);

@@ -13,7 +13,7 @@
 import { cameraCovers, type Area } from '../../protocol/geofence.js';
 import type { Interval } from '../../protocol/schemas/common.js';
 import type { Coverage } from '../recorder/index.js';
-import type { CameraPlacement, SharingPolicy } from './types.js';
+import type { CameraPlacement, IncidentRecorder, SharingPolicy } from './types.js';
 
 export interface PolicySettings {
   site: SharingPolicy;
@@ -61,4 +61,18 @@ export function summarizeCoverage(c: Pick<Coverage, 'covered' | 'gaps'>): Window
     covered: { from: first.from, to: last.to },
     gaps: c.gaps.filter((g) => g.to > g.from).map((g) => ({ from: g.from, to: g.to })),
   };
+}
+
+/**
+ * What the recorder holds of the window for one camera; null for no footage, including a
+ * camera of the inventory that the recorder does not record (nothing to share, not an error).
+ */
+export function windowCoverage(
+  recorder: Pick<IncidentRecorder, 'coverage' | 'stats'>,
+  cameraId: string,
+  from: number,
+  to: number,
+): WindowCoverage | null {
+  if (!recorder.stats().cameras.some((c) => c.camera === cameraId)) return null;
+  return summarizeCoverage(recorder.coverage(cameraId, from, to));
 }

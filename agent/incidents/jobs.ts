@@ -17,6 +17,8 @@
  * - uploading keeps, per object (manifest, each file), the tus upload path and the offset the
  *   bridge confirmed, so a restart asks the bridge (HEAD) and sends only what is missing.
  * - receipt: the bridge's `evidence-receipt` said verified; released: the hold is gone.
+ *   declined and cancelled release the hold at once; failed keeps it until it lapses (the
+ *   RTCC may ask again for footage that is still there); expired is the hold running out.
  *   A receipt may overtake our own bookkeeping (the bridge publishes it before it answers the
  *   last PATCH), hence uploading → receipt.
  */

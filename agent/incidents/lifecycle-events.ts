@@ -21,6 +21,7 @@ import type { RequestOf } from '../../protocol/schemas/requests.js';
 import type { ReplyContext } from '../link/index.js';
 import type { Parts } from './context.js';
 import { FINAL_STATES } from './jobs.js';
+import { removePackage } from './package.js';
 import { freshUpload } from './uploader.js';
 
 /**
@@ -77,7 +78,8 @@ export async function onReceipt(
     const detail = sanitizeMessage(`the bridge rejected the package: ${req.detail ?? 'no reason given'}`);
     if (attempts >= ctx.limits.maxAttempts) {
       await ctx.move(record, job, 'failed', { detail }, { attempts });
-      await runner.release(record, job, 'failed');
+      // Failed keeps its hold until it lapses: the RTCC can still ask again for the footage.
+      await removePackage(ctx.opts.stateDir, record.incidentId, job.cameraId);
     } else {
       await ctx.move(record, job, 'cutting', {}, { attempts, why: detail });
       runner.kick(record.incidentId, job.cameraId);

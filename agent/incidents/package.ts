@@ -25,7 +25,7 @@ import {
   type SignedEvidenceManifest,
 } from '../../protocol/evidence-manifest.js';
 import { exportPublicKeyRaw, publicKeyOf } from '../../protocol/signing.js';
-import { summarizeCoverage, type WindowCoverage } from './decide.js';
+import { windowCoverage, type WindowCoverage } from './decide.js';
 import { writeFileDurable } from './durable-doc.js';
 import type { CameraJob, IncidentRecord } from './jobs.js';
 import type { IncidentIdentity, IncidentRecorder } from './types.js';
@@ -95,7 +95,7 @@ export async function buildPackage(
 ): Promise<BuiltPackage> {
   const { request } = record.signed;
   const cameraId = job.cameraId;
-  const coverage = summarizeCoverage(ctx.recorder.coverage(cameraId, request.from, request.to));
+  const coverage = windowCoverage(ctx.recorder, cameraId, request.from, request.to);
   if (!coverage) throw new NoFootage(`no footage of ${cameraId} in the window`);
 
   const dir = packageDir(ctx.stateDir, record.incidentId, cameraId);

@@ -9,9 +9,9 @@ import type { ByteBucket } from './throttle.js';
 import type { TusClient, TusRefusal } from './tus.js';
 import type { UploaderDeps } from './uploader.js';
 
-/** Progress replies: every 10 % at most, and at least this far apart otherwise. */
+/** Progress replies: at each 10 % step, else at most every 30 s (replies are never dropped from the outbox, so they are kept few). */
 const PROGRESS_STEP = 10;
-const PROGRESS_MIN_GAP_MS = 5_000;
+const PROGRESS_MIN_GAP_MS = 30_000;
 
 /**
  * Codes the bridge uses (cloud-bridge/evidence/packages.ts) for problems a new package cannot

@@ -8,7 +8,7 @@
  * restart (start() calls kick() for every open job) continues where the last run stopped.
  */
 import { refusalIsFinal, uploadDeps } from './runner-upload.js';
-import { summarizeCoverage } from './decide.js';
+import { windowCoverage } from './decide.js';
 import type { IncidentContext } from './context.js';
 import { FINAL_STATES, type CameraJob, type IncidentRecord } from './jobs.js';
 import { NoFootage, buildPackage, packageDir, removePackage } from './package.js';
@@ -90,7 +90,7 @@ export class JobRunner {
   async pin(record: IncidentRecord, job: CameraJob, opts: { reply?: boolean } = {}): Promise<void> {
     const { ctx } = this;
     const { from, to, caseNumber } = record.signed.request;
-    const coverage = summarizeCoverage(ctx.opts.recorder.coverage(job.cameraId, from, to));
+    const coverage = windowCoverage(ctx.opts.recorder, job.cameraId, from, to);
     if (!coverage) {
       // Awaiting the owner: nothing to pin yet, and the RTCC learns nothing until they decide.
       if (job.approval !== 'pending') {

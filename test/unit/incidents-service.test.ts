@@ -190,6 +190,20 @@ describe('incidents service', () => {
     expect(h.rec.clips).toBe(1);
   });
 
+  it('answers "no-footage" for a camera with nothing in the window, or one the recorder does not record', async () => {
+    const clock = new ManualClock(NOW, 0);
+    const rec = new FakeRecorder(clock, NOW - 3600_000, ['cam1', 'cam2']);
+    rec.empty.add('cam2');
+    const h = await harness({ clock, rec });
+    await send(h, signed());
+    const last = h.replies.at(-1);
+    if (last?.type !== 'incident-status') throw new Error('expected a status');
+    const states = Object.fromEntries(last.cameras.map((c) => [c.cameraId, c]));
+    expect(states['cam2']).toEqual({ cameraId: 'cam2', state: 'no-footage' });
+    expect(states['cam3']).toEqual({ cameraId: 'cam3', state: 'no-footage' });
+    expect(rec.holds.map((x) => x.camera)).toEqual(['cam1']);
+  });
+
   it('answers no-cameras-in-area, cancels, takes receipts, and lets holds expire', async () => {
     const h = await harness({ cameras: { cam3: 'approve' } });
     const [none] = await send(
