@@ -134,17 +134,14 @@ describe.skipIf(!chromiumAvailable() && !process.env['CI'])('setup page in Chrom
       // Live view: the video plays, and the viewer ffmpeg copies the stream.
       const camId = site.cameraIds[0]!;
       await page.click(`button[data-action="live"][data-camera="${camId}"]`);
-      // Page-side code as strings: the test is compiled without the DOM library.
-      await page.waitForFunction("document.querySelector('#panel video')?.readyState >= 2", null, {
-        timeout: 60_000,
-      });
-      const t0 = await page.$eval(
-        '#panel video',
-        (v) => (v as unknown as { currentTime: number }).currentTime,
-      );
-      await page.waitForFunction(`document.querySelector('#panel video').currentTime > ${t0 + 0.5}`, null, {
-        timeout: 60_000,
-      });
+      // Polled from the test side: the page's CSP forbids string evaluation, and the test is
+      // compiled without the DOM library, hence the narrow casts.
+      const video = page.locator('#panel video');
+      const prop = (name: 'readyState' | 'currentTime') =>
+        video.evaluate((v, n) => (v as unknown as Record<string, number>)[n]!, name);
+      await expect.poll(() => prop('readyState'), { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
+      const t0 = await prop('currentTime');
+      await expect.poll(() => prop('currentTime'), { timeout: 60_000 }).toBeGreaterThan(t0 + 0.5);
       const { stdout: ps } = await execFileP('ps', ['-eo', 'args']);
       const viewer = ps
         .split('\n')
@@ -177,7 +174,13 @@ describe.skipIf(!chromiumAvailable() && !process.env['CI'])('setup page in Chrom
 
       // A zone drawn on the snapshot: four clicks, close, save; stored as fractions of the frame.
       await page.click(`button[data-action="zones"][data-camera="${camId}"]`);
-      await page.waitForFunction("document.querySelector('.zone-wrap img')?.naturalWidth > 0");
+      await expect
+        .poll(() =>
+          page
+            .locator('.zone-wrap img')
+            .evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth),
+        )
+        .toBeGreaterThan(0);
       const zb = (await page.locator('.zone-wrap svg').boundingBox())!;
       for (const [fx, fy] of [
         [0.2, 0.2],
