@@ -35,6 +35,11 @@ import { serveStatic } from './static.js';
 export const SESSION_COOKIE = 'cc_setup';
 export const CSRF_HEADER = 'x-camconnect-setup';
 const MAX_BODY = 64 * 1024;
+/**
+ * Open live views at once. Each is an ffmpeg and an RTSP session on the camera; a handful of
+ * tabs left open must not starve the recorder's CPU or exhaust a camera's session limit.
+ */
+export const MAX_LIVE_VIEWERS = 4;
 
 export interface SetupServerOptions {
   dataDir: string;
@@ -210,6 +215,9 @@ export class SetupServer implements Service {
   private async liveView(req: IncomingMessage, res: ServerResponse, id: string, role: string | null) {
     const cam = this.opts.cameras.get(id);
     if (!cam || !this.live) return send(res, 404, { error: 'no such camera' });
+    if (this.live.count() >= MAX_LIVE_VIEWERS) {
+      return send(res, 503, { error: `${MAX_LIVE_VIEWERS} live views are open already: close one first` });
+    }
     // The sub-stream by default: smaller, and the camera already serves it to motion.
     const stream = role === 'main' ? cam.streams.main : cam.streams.sub;
     await this.live.serve(req, res, id, withCredentials(stream.uri, cam.credentials));

@@ -110,6 +110,7 @@ describe.skipIf(!chromiumAvailable() && !process.env['CI'])('setup page in Chrom
       await page.click('#unlock-form button');
       await expect.poll(() => page.locator('#unlock-error').textContent()).toContain('wrong setup code');
       expect(await page.locator('#main').isHidden()).toBe(true);
+      await page.screenshot({ path: shot('locked') });
 
       // Right code (typed in lower case with a dash): unlocked, cameras with real snapshots.
       await page.fill('#code', `${code.slice(0, 4).toLowerCase()}-${code.slice(4)}`);

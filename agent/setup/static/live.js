@@ -38,28 +38,50 @@ export function openLive(body, cam) {
   );
   video.muted = true;
   const status = h('p', { class: 'muted', id: 'live-status' }, ['connecting…']);
+  const role = /** @type {HTMLSelectElement} */ (
+    h('select', { id: 'live-role' }, [
+      h('option', { value: 'sub' }, ['sub-stream (light)']),
+      h('option', { value: 'main' }, ['main stream (full resolution)']),
+    ])
+  );
   body.append(
+    h('div', { class: 'toolbar' }, [role]),
     video,
     status,
-    h('p', { class: 'muted' }, ['The camera’s own stream, copied without re-encoding (sub-stream).']),
+    h('p', { class: 'muted' }, ['The camera’s own stream, copied without re-encoding.']),
   );
-  const abort = new AbortController();
-  run(video, `/api/cameras/${encodeURIComponent(cam.id)}/live`, abort.signal, (s) => {
-    status.textContent = s;
-  }).catch((err) => {
-    if (!abort.signal.aborted) status.textContent = `live view stopped: ${err.message}`;
-  });
+  let abort = new AbortController();
+  const start = () => {
+    abort = new AbortController();
+    const signal = abort.signal;
+    status.textContent = 'connecting…';
+    const url = `/api/cameras/${encodeURIComponent(cam.id)}/live?role=${role.value}`;
+    run(video, url, signal, (s) => {
+      status.textContent = s;
+    }).catch((err) => {
+      if (!signal.aborted) status.textContent = `live view stopped: ${err.message}`;
+    });
+  };
   // Leaving the panel ends the request, and the appliance then stops the viewer's ffmpeg.
-  return () => {
+  const stop = () => {
     abort.abort();
     video.removeAttribute('src');
     video.load();
   };
+  role.addEventListener('change', () => {
+    stop();
+    start();
+  });
+  start();
+  return stop;
 }
 
 async function run(video, url, signal, say) {
   const res = await fetch(url, { signal, credentials: 'same-origin' });
-  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+  if (!res.ok || !res.body) {
+    const problem = await res.json().catch(() => ({}));
+    throw new Error(problem.error ?? `HTTP ${res.status}`);
+  }
   const reader = res.body.getReader();
   const ms = new MediaSource();
   video.src = URL.createObjectURL(ms);
