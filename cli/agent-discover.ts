@@ -140,15 +140,20 @@ function printText(reports: DiscoverReport[]): void {
       w(
         `  device: ${[d.manufacturer, d.model].filter(Boolean).join(' ') || '?'}  serial ${d.serialNumber ?? '?'}  firmware ${d.firmwareVersion ?? '?'}`,
       );
-    w(
-      `  clock offset: ${r.clockOffsetMs ?? '?'} ms (camera minus agent)  events: ${r.eventsSupported ? 'yes' : 'no'}`,
-    );
+    if (r.clockOffsetMs !== undefined) {
+      w(
+        `  clock offset: ${r.clockOffsetMs} ms (camera minus agent)  events: ${r.eventsSupported ? 'yes' : 'no'}`,
+      );
+    }
     for (const p of r.profiles ?? []) {
       w(
         `  profile ${p.token}: ${p.encoding ?? '?'} ${p.width ?? '?'}x${p.height ?? '?'} @ ${p.fps ?? '?'} fps`,
       );
     }
-    for (const s of r.streams ?? []) w(`  ${s.role.padEnd(4)} ${s.uri}`);
+    for (const s of r.streams ?? []) {
+      const size = s.width && s.height ? `${s.width}x${s.height} ${s.codec ?? ''}`.trim() : 'size unknown';
+      w(`  ${s.role.padEnd(4)} ${s.uri}  (${size})`);
+    }
     if (r.snapshotUri) w(`  snapshot ${r.snapshotUri}`);
     for (const x of r.warnings ?? []) w(`  warning: ${x}`);
   }
