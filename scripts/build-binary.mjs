@@ -74,8 +74,18 @@ const SEA_RESOURCE = 'NODE_SEA_BLOB';
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const SEA_CONFIG = { disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false };
 
-/** Packages that are required only inside try/catch (optional); in the SEA they are absent. */
-const OPTIONAL_REQUIRES = ['pg-native', 'bufferutil', 'utf-8-validate'];
+/**
+ * Packages that are required only inside try/catch (optional); in the SEA they are absent.
+ * systeminformation (agent health) tries the macOS temperature sensors and falls back when they
+ * are missing, as they always are on Linux.
+ */
+const OPTIONAL_REQUIRES = [
+  'pg-native',
+  'bufferutil',
+  'utf-8-validate',
+  'osx-temperature-sensor',
+  'macos-temperature-sensor',
+];
 const EXTERNAL = [...OPTIONAL_REQUIRES, '@ffmpeg-installer/*', '@ffprobe-installer/*'];
 
 export const CACHE_DIR = path.join(ROOT, '.cache', 'node-binaries');
