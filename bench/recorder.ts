@@ -170,6 +170,8 @@ interface OverheadResult {
   bare?: PhaseResult;
   sourceCpuSec: number;
   gaps: number;
+  /** "cause: count, total seconds" per cause, to tell a stall from an anchoring hole. */
+  gapCauses: string;
   coveredRatio: number;
   bytesInWindow: number;
 }
@@ -252,11 +254,16 @@ async function overhead(
     let gaps = 0;
     let covered = 0;
     let bytesInWindow = 0;
+    const causes = new Map<string, { n: number; ms: number }>();
     for (let i = 1; i <= n; i++) {
       const f = await readFootage(path.join(dir, 'ours'), `cam${i}`);
       for (const s of f.segments) if (s.start >= m.t0 && s.end <= m.t1) bytesInWindow += s.bytes;
       const cov = footageCoverage(f, m.t0, m.t1, Date.now());
       gaps += cov.gaps.length;
+      for (const g of cov.gaps) {
+        const c = causes.get(g.cause) ?? { n: 0, ms: 0 };
+        causes.set(g.cause, { n: c.n + 1, ms: c.ms + (g.to - g.from) });
+      }
       covered += cov.ratio / n;
     }
     return {
@@ -264,6 +271,7 @@ async function overhead(
       ...(m.results[1] ? { bare: m.results[1] } : {}),
       sourceCpuSec: m.sourceCpuSec,
       gaps,
+      gapCauses: [...causes].map(([c, v]) => `${c}: ${v.n}, ${(v.ms / 1000).toFixed(1)} s`).join('; '),
       coveredRatio: covered,
       bytesInWindow,
     };
@@ -420,12 +428,12 @@ export async function run(argv: string[]): Promise<void> {
       `  of ours, the node agent itself: ${r.ours.rootCpuSec.toFixed(2)} CPU-s (${r.ours.rootSysSec.toFixed(2)} in the kernel: reads, fsync); SHA-256 of the ${(r.bytesInWindow / 2 ** 20).toFixed(0)} MiB it indexed costs ~${(r.bytesInWindow / hashSpeed()).toFixed(2)} CPU-s of that\n` +
       `CPU ratio ours/bare: ${(r.ours.cpuSec / b.cpuSec).toFixed(3)} (target <= 1.10)\n` +
       `peak memory ratio ours/bare: ${(r.ours.peakRssMb / b.peakRssMb).toFixed(3)}\n` +
-      `gaps over the window (ours, while the baseline also ran): ${r.gaps} across ${n} cameras, coverage ${(r.coveredRatio * 100).toFixed(2)}% (target: 0 gaps at 16)\n`,
+      `gaps over the window (ours, while the baseline also ran): ${r.gaps} across ${n} cameras, coverage ${(r.coveredRatio * 100).toFixed(2)}% (target: 0 gaps at 16)${r.gaps ? ` [${r.gapCauses}]` : ''}\n`,
   );
   for (const m of values.ramp ? values.ramp.split(',').map(Number) : []) {
     const x = await overhead(m, seconds, seg, src, false);
     process.stdout.write(
-      `ramp ${m} cameras (ours alone): ${x.gaps} gaps, coverage ${(x.coveredRatio * 100).toFixed(2)}%, ours ${fmt(x.ours)}, source ${x.sourceCpuSec.toFixed(1)} CPU-s\n`,
+      `ramp ${m} cameras (ours alone): ${x.gaps} gaps${x.gaps ? ` [${x.gapCauses}]` : ''}, coverage ${(x.coveredRatio * 100).toFixed(2)}%, ours ${fmt(x.ours)}, source ${x.sourceCpuSec.toFixed(1)} CPU-s\n`,
     );
   }
   if (!values['no-clip']) await clipBench(src);

@@ -10,8 +10,11 @@
  * the best estimate (a lower envelope). Then:
  *   - the camera's wall clock (its OSD, its RTCP sender reports) is never used,
  *     so a camera clock jump cannot move our timestamps;
- *   - a camera whose media clock runs slow would let the envelope drift, so a
- *     candidate more than `maxLagMs` late pulls the anchor forward;
+ *   - a camera whose media clock runs slow would let the envelope drift, so
+ *     when every one of the last few candidates is more than `maxLagMs` late
+ *     the anchor moves forward (a single late one is a busy machine, not drift);
+ *   - arrival is read when ffmpeg's line arrives, before the queue and the
+ *     hashing, so a slow disk does not look like a late stream;
  *   - a jump in stream time (camera restarted its RTP clock, ffmpeg carried
  *     the discontinuity) shows up as a candidate far off in either direction:
  *     we re-anchor on it instead of trusting the broken timeline;
@@ -35,8 +38,18 @@ export interface SegmentTimes {
   reanchored: boolean;
 }
 
+export interface Arrival {
+  mono: number;
+  /** wall - monotonic at that moment. */
+  wallOffset: number;
+}
+
+/** Arrivals considered before a persistent lag moves the anchor forward. */
+const LAG_WINDOW = 5;
+
 export class StreamAnchor {
   private zero: number | undefined;
+  private recent: number[] = [];
   private readonly maxLag: number;
   private readonly jump: number;
 
@@ -48,24 +61,35 @@ export class StreamAnchor {
     this.jump = opts.jumpMs ?? 30_000;
   }
 
-  /**
-   * A segment ending at stream time `endSec` was reported now; `durationMs` is
-   * its measured media duration. Returns its wall-clock start and end.
-   */
-  observe(endSec: number, durationMs: number): SegmentTimes {
+  /** The clock read when a segment line arrived: pass it to observe() after slow work (hashing). */
+  arrival(): Arrival {
     const mono = this.clock.monotonic();
-    const candidate = mono - endSec * 1000;
+    return { mono, wallOffset: this.clock.now() - mono };
+  }
+
+  /**
+   * A segment ending at stream time `endSec` was reported at `at` (default:
+   * now); `durationMs` is its measured media duration. Returns its wall-clock
+   * start and end.
+   */
+  observe(endSec: number, durationMs: number, at: Arrival = this.arrival()): SegmentTimes {
+    const candidate = at.mono - endSec * 1000;
+    this.recent.push(candidate);
+    if (this.recent.length > LAG_WINDOW) this.recent.shift();
     let reanchored = false;
     if (this.zero === undefined || Math.abs(candidate - this.zero) > this.jump) {
       reanchored = this.zero !== undefined;
       this.zero = candidate;
+      this.recent = [candidate];
     } else if (candidate < this.zero) {
       this.zero = candidate;
-    } else if (candidate - this.zero > this.maxLag) {
-      this.zero = candidate - this.maxLag;
+    } else if (this.recent.length === LAG_WINDOW) {
+      // Only a lag that persists over the window (a slow camera clock) moves the anchor
+      // forward; one late line (a busy machine) must not open a hole between segments.
+      const floor = Math.min(...this.recent);
+      if (floor - this.zero > this.maxLag) this.zero = floor - this.maxLag;
     }
-    const wallOffset = this.clock.now() - mono;
-    const end = Math.round(wallOffset + this.zero + endSec * 1000);
+    const end = Math.round(at.wallOffset + this.zero + endSec * 1000);
     return { start: Math.round(end - Math.max(0, durationMs)), end, reanchored };
   }
 

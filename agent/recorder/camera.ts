@@ -118,7 +118,13 @@ export class CameraRecorder {
         const failure = classifyFsError(await diagnose(err, this.store.paths.root));
         this.log.error(failure.message, { error: redactText(String(err)) });
         result = { progressed: false, failure };
-        if (failure.cause === 'disk-read-only') await this.store.close(); // re-reconcile once writable
+        // Our own file work failed (reconcile, journal, a move): reconcile again before the
+        // next attempt, so nothing left half-done (leftovers, journal lines) stays unaccounted.
+        await this.store
+          .close()
+          .catch((closeErr: unknown) =>
+            this.log.warn('could not close the journal', { error: redactText(String(closeErr)) }),
+          );
       }
       if (this.stopping) break;
       this.noteFailure(result.failure ?? { cause: 'ffmpeg-exited', message: 'ffmpeg exited' });
@@ -220,10 +226,13 @@ export class CameraRecorder {
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       const entry = parseSegmentListLine(line);
       if (!entry) return;
+      const arrived = anchor.arrival(); // now, not after the queue and the hash
       chain = chain.then(async () => {
         try {
           const file = path.join(paths.incoming, entry.name);
-          const seg = await this.store.ingest(file, (scan) => anchor.observe(entry.endSec, scan.durationMs));
+          const seg = await this.store.ingest(file, (scan) =>
+            anchor.observe(entry.endSec, scan.durationMs, arrived),
+          );
           if (!seg) return;
           progressed = true;
           lastProgress = clock.monotonic();
