@@ -81,13 +81,17 @@ afterAll(async () => {
 
 function scored(cameraId: string, source: 'pixel' | 'onvif') {
   const cam = fleet.cameras().find((c) => c.id === cameraId)!;
-  const truth = cam.timeline
-    .episodesBetween(window.from, window.to)
-    .filter((e) => e.startMs >= window.from && e.endMs <= window.to)
-    .map((e) => ({ startMs: e.startMs, endMs: e.endMs }));
+  const inside = (e: { startMs: number; endMs: number }) => e.startMs >= window.from && e.endMs <= window.to;
+  const all = cam.timeline.episodesBetween(window.from - 60_000, window.to + 60_000);
+  const truth = all.filter(inside).map((e) => ({ startMs: e.startMs, endMs: e.endMs }));
+  // An episode cut by the scoring window's edge is neither truth nor a detection: otherwise one
+  // that starts just before the window (but within the detections' 1 s slack) would count as a
+  // false positive, for the camera's own events as much as for pixel motion.
+  const edge = all.filter((e) => !inside(e));
   const mine = episodes
     .filter((e) => e.cameraId === cameraId && e.source === source && e.endReason === 'quiet')
     .filter((e) => e.startedAt >= window.from - 1000 && e.endedAt <= window.to + 1000)
+    .filter((e) => !edge.some((t) => e.startedAt < t.endMs + 1000 && e.endedAt > t.startMs - 1000))
     .map((e) => ({ startMs: e.startedAt, endMs: e.endedAt }));
   const report = scoreEpisodes(mine, truth);
   process.stdout.write(`live ${cameraId}/${source}: ${JSON.stringify(report)}\n`);
