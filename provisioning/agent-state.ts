@@ -17,8 +17,9 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../lib/durable.js';
 import { z } from 'zod';
 import { AgentId } from '../protocol/schemas/common.js';
 import { importPrivateKeyRaw, importPublicKeyRaw, KeyId } from '../protocol/signing.js';
@@ -95,31 +96,11 @@ export async function loadEnrolledState(file: string): Promise<EnrolledState | n
   return parsed.data;
 }
 
-/** Atomic replace with mode 0600 (see the file comment). */
+/** Atomic replace with mode 0600 (see the file comment; lib/durable.ts). */
 export async function writeEnrolledState(file: string, state: EnrolledState): Promise<void> {
   const text = JSON.stringify(EnrolledState.parse(state), null, 2) + '\n';
-  const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  let closed = false;
-  try {
-    await fh.writeFile(text, 'utf8');
-    await fh.sync();
-    await fh.close();
-    closed = true;
-    await rename(tmp, file);
-  } catch (err) {
-    if (!closed) await fh.close();
-    await unlink(tmp);
-    throw err;
-  }
-  const d = await open(dir, constants.O_RDONLY);
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(file, text, { mode: 0o600 });
 }
 
 /** Fails early (before the token is spent) if the state file could not be written later. */

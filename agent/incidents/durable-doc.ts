@@ -10,43 +10,17 @@
  * A document that exists but does not parse or match its schema is an error, never a reset:
  * resetting the nonce store would re-open every replay, resetting jobs would forget holds.
  */
-import { randomBytes } from 'node:crypto';
-import { constants, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { errnoCode, fsyncDir, writeFileAtomic } from '../../lib/durable.js';
 import path from 'node:path';
 import { Low, type Adapter } from 'lowdb';
 import type { z } from 'zod';
 
-export function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
-}
+export { errnoCode };
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Atomic, durable replace with mode 0600 (see the file comment). */
-export async function writeFileDurable(file: string, data: string | Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await fsp.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(dir);
+/** Atomic, durable replace with mode 0600 (lib/durable.ts). */
+export function writeFileDurable(file: string, data: string | Uint8Array): Promise<void> {
+  return writeFileAtomic(file, data, { mode: 0o600 });
 }
 
 /** mkdir -p with mode 0700 (the state folder holds what the owner decided and what was sent). */

@@ -3,45 +3,18 @@
  * once the file AND the directory entry naming it are fsynced (rename and
  * create are directory updates), so every durable step here does both.
  */
-import { constants, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { errnoCode, fsyncDir, writeFileAtomic as writeAtomicDurable } from '../../lib/durable.js';
 import path from 'node:path';
 
-export async function fsyncPath(p: string, flags: number = constants.O_RDONLY): Promise<void> {
-  const fh = await fsp.open(p, flags);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** fsync a directory so that entries created, renamed or removed in it are durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  await fsyncPath(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-}
+export { fsyncDir, fsyncPath } from '../../lib/durable.js';
 
 /**
- * Replace `file` with `data` atomically: write a temp file beside it, fsync,
- * rename over the target, fsync the folder. A crash leaves either the old or
- * the new content, never a torn mix (rename(2) is atomic within a filesystem).
+ * Replace `file` with `data` atomically and durably (lib/durable.ts). Recorder files
+ * (journal, holds) hold no secrets: 0644, so the owner's tools can read them.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await fsp.open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(dir);
+export function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  return writeAtomicDurable(file, data, { mode: 0o644 });
 }
 
 /** mkdir -p that also fsyncs each parent whose entry it created, so the path survives a crash. */
@@ -59,9 +32,7 @@ export async function mkdirDurable(dir: string): Promise<void> {
   for (const p of parents) await fsyncDir(p);
 }
 
-export function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
-}
+export { errnoCode };
 
 /** Files under `dir` (recursive), relative paths with '/' separators; [] when `dir` is absent. */
 export async function listFiles(dir: string, accept: (name: string) => boolean): Promise<string[]> {
