@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const entry = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
-  process.stderr.write('camconnect: not built yet; run `npm ci` (or `npm run build`) in the project folder\n');
+  process.stderr.write(
+    'camconnect: not built yet; run `npm ci` (or `npm run build`) in the project folder\n',
+  );
   process.exit(2);
 }
 // A closed pipe (`camconnect doctor | head`) is the reader's choice, not our failure.
