@@ -230,18 +230,24 @@ export async function scanTs(file: string, opts: ScanOptions = {}): Promise<TsSc
   let pos = 0; // file offset of buf[0]
   let resyncBytes = 0;
   let align = -1; // offset of the first sync byte: packets sit at align + k * 188
+  let skipFrom = -1; // where "ends" mode stopped parsing the head
+  let framesInHead = 0;
   try {
     const size = (await fh.stat()).size;
+    const tailStart = size - END_BYTES;
     while (!parser.done) {
       const { bytesRead } = await fh.read(buf, carry, CHUNK, null);
       if (bytesRead === 0) break;
       hash?.update(buf.subarray(carry, carry + bytesRead));
       const end = carry + bytesRead;
-      const tailStart = size - END_BYTES;
       let i = align >= 0 ? (((align - pos) % PACKET) + PACKET) % PACKET : 0;
       while (i + PACKET <= end) {
         // "ends": past the head, skip (hash only) to the first packet of the tail.
         if (!full && parser.frames >= HEAD_FRAMES && pos + i >= END_BYTES && pos + i < tailStart) {
+          if (skipFrom < 0) {
+            skipFrom = pos + i;
+            framesInHead = parser.frames;
+          }
           i += Math.ceil((tailStart - pos - i) / PACKET) * PACKET;
           continue;
         }
@@ -258,6 +264,21 @@ export async function scanTs(file: string, opts: ScanOptions = {}): Promise<TsSc
       buf.copy(buf, 0, end - keep, end);
       pos += end - keep;
       carry = keep;
+    }
+    // The tail must hold two frame starts for the last PTS to be right; one big frame
+    // (an IDR at a stop, a high-bitrate camera) can fill 64 KiB: widen it backwards.
+    let from = skipFrom >= 0 ? Math.ceil((tailStart - align) / PACKET) * PACKET + align : -1;
+    while (skipFrom >= 0 && parser.frames - framesInHead < 2 && from > skipFrom) {
+      const wider = Math.max(skipFrom, size - (size - from) * 4);
+      const start = Math.ceil((wider - align) / PACKET) * PACKET + align;
+      for (let at = start; at < from;) {
+        const len = Math.min(CHUNK - (CHUNK % PACKET), from - at);
+        const { bytesRead } = await fh.read(buf, 0, len, at);
+        for (let k = 0; k + PACKET <= bytesRead; k += PACKET) if (buf[k] === 0x47) parser.packet(buf, k);
+        if (bytesRead < len) break;
+        at += len;
+      }
+      from = start;
     }
   } finally {
     giveBuffer(buf);
