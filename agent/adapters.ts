@@ -1,14 +1,11 @@
 /**
  * Small adapters the composition root uses to connect parts that do not
- * import each other: the recorder's stats as health's CameraStatus, and a
- * motion episode as the wire's `motion` payload.
+ * import each other: the recorder's stats as health's CameraStatus.
  */
 import type { Clock } from '../lib/clock.js';
-import type { MotionPayload } from '../protocol/index.js';
 import type { RecordingState } from '../protocol/schemas/health.js';
 import type { CameraRecord } from './cameras/inventory.js';
 import type { CameraHealthSource, CameraStatus } from './health/index.js';
-import type { MotionEpisode, OpenEpisode } from './motion/types.js';
 import type { CameraState, Recorder } from './recorder/index.js';
 
 const HOUR_MS = 3_600_000;
@@ -65,21 +62,4 @@ export function recorderHealthSource(
       });
     },
   };
-}
-
-export function toMotionPayload(e: OpenEpisode | MotionEpisode, now: number): MotionPayload {
-  const common = {
-    v: 1 as const,
-    ts: now,
-    episodeId: e.episodeId,
-    cameraId: e.cameraId,
-    startedAt: e.startedAt,
-    peakScore: Math.min(1, Math.max(0, e.peakScore)),
-    source: e.source,
-    ...(e.bbox ? { bbox: e.bbox } : {}),
-  };
-  if ('endedAt' in e) {
-    return { ...common, phase: 'end', endedAt: Math.max(e.endedAt, e.startedAt), endReason: e.endReason };
-  }
-  return { ...common, phase: 'start' };
 }

@@ -27,7 +27,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { Composition, type Health, type Service } from '../lib/lifecycle.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { VERSION } from '../lib/version.js';
-import type { CameraInfo, MotionPayload } from '../protocol/index.js';
+import type { CameraInfo } from '../protocol/index.js';
 import {
   enrolledStatePath,
   linkConnection,
@@ -47,9 +47,10 @@ import {
 } from './link/index.js';
 import { CameraMotion } from './motion/camera-motion.js';
 import { MotionJournal } from './motion/journal.js';
-import { fanOut, type MotionSink } from './motion/types.js';
+import { MotionFeed } from './motion/feed.js';
+import { fanOut } from './motion/types.js';
 import { Recorder, type RetentionPolicy } from './recorder/index.js';
-import { recorderHealthSource, toMotionPayload } from './adapters.js';
+import { recorderHealthSource } from './adapters.js';
 import { HealthBeacon } from './beacon.js';
 import { SetupServer } from './setup/server.js';
 
@@ -143,14 +144,12 @@ export class Agent implements Service {
     this.recorder = recorder;
 
     // Episodes fan out to the link (published) and the journal (kept for "when was there motion").
-    const motionListeners = new Set<(m: MotionPayload) => void>();
-    const toLink: MotionSink = {
-      episodeStarted: (e) => motionListeners.forEach((fn) => fn(toMotionPayload(e, clock.now()))),
-      episodeEnded: (e) => motionListeners.forEach((fn) => fn(toMotionPayload(e, clock.now()))),
-    };
+    const feed = new MotionFeed(clock, (camera, problem) =>
+      log.error('motion episode does not fit the wire contract; not published', { camera, problem }),
+    );
     const onSinkError = (err: unknown) => log.error('motion sink failed', { err: String(err) });
     const journal = new MotionJournal(path.join(dataDir, 'motion'), onSinkError);
-    const sink = fanOut([toLink, journal.sink()], onSinkError);
+    const sink = fanOut([feed, journal.sink()], onSinkError);
     const motions = cameras
       .filter((c) => c.motion.source !== 'none')
       .map((c) => new CameraMotion({ camera: c, sink, clock, log }));
@@ -187,10 +186,7 @@ export class Agent implements Service {
           recordingsPath: recordingsDir,
           cameras: recorderHealthSource(recorder, cameras, clock),
         }),
-        motion: (fn) => {
-          motionListeners.add(fn);
-          return () => motionListeners.delete(fn);
-        },
+        motion: feed.onEpisode,
         handlers: delegating,
       },
     );

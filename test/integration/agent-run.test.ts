@@ -132,6 +132,20 @@ describe('camconnect agent (composition root) against a real bridge', () => {
       expect(c.gapsLastHour.totalMs).toBeLessThan(60_000);
   });
 
+  it('publishes motion episodes from the camera ONVIF events, which the bridge records', async () => {
+    // Both scenes (street, lobby) have people walking through every 30 s loop.
+    const motion = await eventually(
+      async () => {
+        const r = await tb.api('GET', `/api/devices/${site.state.agentId}`);
+        const ended = (r.json.motion as { endedAt: number | null }[]).filter((m) => m.endedAt !== null);
+        return ended.length > 0 ? r.json.motion : undefined;
+      },
+      'an ended motion episode at the bridge',
+      90_000,
+    );
+    for (const m of motion as { cameraId: string }[]) expect(site.cameraIds).toContain(m.cameraId);
+  });
+
   it('answers the health probe (`camconnect agent health`) from its own beacon', async () => {
     const text = await eventually(
       () => readFile(path.join(site.dataDir, HEALTH_FILE), 'utf8').catch(() => undefined),
