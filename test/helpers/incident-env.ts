@@ -16,7 +16,7 @@ import { SimulatorFleet } from '../../simulator/fleet.js';
 import { silentLogger } from '../../lib/log.js';
 import type { BridgeConfigInput } from '../../cloud-bridge/config.js';
 import { eventually, runId, startTestBridge, type Json, type TestBridge } from './bridge-env.js';
-import { proxyToUrl, type CountingProxy } from './incident-proxy.js';
+import { proxyToUrl, type CutProxy } from './tcp-proxy.js';
 import type { TestAgentConfig } from './incident-agent.js';
 
 export const SITE: LatLon = { lat: 38.9, lon: -77.04 };
@@ -31,7 +31,7 @@ export interface IncidentWorld {
   tb: TestBridge;
   fleet: SimulatorFleet;
   /** In front of the bridge's HTTP side: agents upload through it. */
-  proxy: CountingProxy;
+  proxy: CutProxy;
   tmp: string;
   /** Registers a device at the bridge and returns a config for startTestAgent. */
   agentConfig(over: Partial<TestAgentConfig> & { site: LatLon; name: string }): Promise<TestAgentConfig>;

@@ -4,7 +4,6 @@
  * must not restart), an observing client standing in for the bridge, and a
  * factory for links with short intervals and a temp outbox.
  */
-import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,64 +13,11 @@ import { systemClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/log.js';
 import { createLink, type Link, type LinkConfigInput, type LinkDeps } from '../../agent/link/index.js';
 import { topicFor } from '../../protocol/topics.js';
+import { proxyToUrl, type CutProxy } from './tcp-proxy.js';
 
-export class LinkProxy {
-  private server: net.Server | undefined;
-  private pairs = new Set<net.Socket>();
-  private blocked = false;
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<this> {
-    this.server = net.createServer((client) => {
-      if (this.blocked) return client.destroy();
-      const upstream = net.connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.pairs.add(s);
-        s.on('close', () => this.pairs.delete(s));
-        s.on('error', () => (s === client ? upstream : client).destroy());
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    const server = this.server;
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    this.port = (server.address() as net.AddressInfo).port;
-    return this;
-  }
-
-  /** Drops every connection at once, with no DISCONNECT: a cut cable. */
-  cut(): void {
-    for (const s of this.pairs) s.destroy();
-  }
-
-  /** Cuts and refuses new connections until unblock(). */
-  block(): void {
-    this.blocked = true;
-    this.cut();
-  }
-
-  unblock(): void {
-    this.blocked = false;
-  }
-
-  async close(): Promise<void> {
-    this.block();
-    const server = this.server;
-    if (server) await new Promise<void>((r) => server.close(() => r()));
-  }
-}
-
-export function proxyTo(url: string): Promise<LinkProxy> {
-  const u = new URL(url);
-  return new LinkProxy({ host: u.hostname, port: Number(u.port || 1883) }).start();
-}
+/** The broker-side cut proxy (test/helpers/tcp-proxy.ts) under the name the link tests use. */
+export type LinkProxy = CutProxy;
+export const proxyTo = (url: string): Promise<LinkProxy> => proxyToUrl(url);
 
 export interface Received {
   topic: string;

@@ -1,11 +1,11 @@
 /**
- * A loopback TCP proxy in front of the bridge's HTTP side, for the upload tests: it counts the
- * bytes the agent sends (to show that confirmed bytes are not sent twice) and can cut every
- * connection at once (a cable pulled mid-upload) and refuse new ones until unblocked.
+ * A loopback TCP proxy that tests put in front of a broker or the bridge's HTTP side: it can cut
+ * every connection at once (a cable pulled mid-publish or mid-upload), refuse new ones until
+ * unblocked, and counts the bytes clients send (to show confirmed bytes are not sent twice).
  */
 import net from 'node:net';
 
-export class CountingProxy {
+export class CutProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   private blocked = false;
@@ -16,10 +16,14 @@ export class CountingProxy {
   refused = 0;
   connections = 0;
 
-  constructor(private readonly target: { host: string; port: number }) {}
+  constructor(
+    private readonly target: { host: string; port: number },
+    /** URL scheme of what is proxied, for `url`. */
+    private readonly scheme = 'http',
+  ) {}
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<this> {
@@ -68,7 +72,10 @@ export class CountingProxy {
   }
 }
 
-export function proxyToUrl(url: string): Promise<CountingProxy> {
+/** A started proxy in front of an http:// or mqtt:// URL; its `url` has the same scheme. */
+export function proxyToUrl(url: string): Promise<CutProxy> {
   const u = new URL(url);
-  return new CountingProxy({ host: u.hostname, port: Number(u.port || 80) }).start();
+  const scheme = u.protocol.replace(/:$/, '');
+  const port = Number(u.port || (scheme === 'mqtt' ? 1883 : 80));
+  return new CutProxy({ host: u.hostname, port }, scheme).start();
 }
